@@ -1,0 +1,50 @@
+"""API-key check for every endpoint but health probes, the page, static files and the admin."""
+from __future__ import annotations
+
+import hmac
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.utils.deprecation import MiddlewareMixin
+
+PUBLIC_PATHS = {"/", "/ui", "/healthz", "/health", "/liveness", "/readiness", "/v1/health", "/api/healthz",
+                "/favicon.ico"}
+PUBLIC_PREFIXES = ("/static/", "/admin/")
+OPENAI_PREFIXES = ("/v1/audio/speech", "/v1/models", "/v1/audio/voices")
+
+
+def bearer_token(header: str) -> str:
+    """The token of an `Authorization: Bearer <token>` header ('' if absent)."""
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.rstrip(";").lower() != "bearer":
+        return ""
+    return token.strip()
+
+
+def key_matches(token: str) -> bool:
+    key = settings.TTS_API_KEY
+    return not key or (bool(token) and hmac.compare_digest(token.encode(), key.encode()))
+
+
+def unauthorized_response(path: str) -> JsonResponse:
+    message = "Invalid or missing API key: send Authorization: Bearer <key>"
+    if path.startswith(OPENAI_PREFIXES):
+        body = {"error": {"message": message, "type": "invalid_request_error", "param": None,
+                          "code": "invalid_api_key"}}
+    else:
+        body = {"detail": message}
+    response = JsonResponse(body, status=401)
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+class ApiKeyMiddleware(MiddlewareMixin):
+    def process_request(self, request):
+        if not settings.TTS_API_KEY:
+            return None
+        path = request.path
+        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+            return None
+        if key_matches(bearer_token(request.headers.get("Authorization", ""))):
+            return None
+        return unauthorized_response(path)

@@ -1,0 +1,136 @@
+"""Parsing shared by every dialect: enums, sampling fields, reference audio, error mapping."""
+from __future__ import annotations
+
+import logging
+
+from asgiref.sync import sync_to_async
+from django.http import HttpResponse, StreamingHttpResponse
+from rest_framework import serializers
+from rest_framework.exceptions import APIException, ParseError, UnsupportedMediaType
+from rest_framework.exceptions import ValidationError as DRFValidationError
+from rest_framework.response import Response
+
+from adrf.views import APIView
+
+from .. import services
+from ..audio.encoders import FORMATS
+from ..dispatch import Job, SynthesisFailed
+from ..engines.base import SamplingParams
+from ..errors import InvalidInput, PayloadTooLarge, TTSError
+from ..reference import read_audio_source
+
+logger = logging.getLogger(__name__)
+
+LEVELS = ("very_low", "low", "moderate", "high", "very_high")
+PITCH_SEMITONES = {"very_low": -4.0, "low": -2.0, "moderate": 0.0, "high": 2.0, "very_high": 4.0}
+SPEED_FACTORS = {"very_low": 0.7, "low": 0.85, "moderate": 1.0, "high": 1.2, "very_high": 1.4}
+
+
+def choice(choices, default, **kwargs):
+    return serializers.ChoiceField(
+        choices=choices, default=default,
+        error_messages={"invalid_choice": f"must be one of {', '.join(choices)}"}, **kwargs)
+
+
+class SamplingFields(serializers.Serializer):
+    """Sampling controls; accepted everywhere, used by engines with the sampling capability."""
+
+    temperature = serializers.FloatField(required=False, min_value=0.0, max_value=2.0)
+    top_k = serializers.IntegerField(required=False, min_value=0, max_value=1000)
+    top_p = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
+    repetition_penalty = serializers.FloatField(required=False, min_value=0.1, max_value=10.0)
+    max_tokens = serializers.IntegerField(required=False, min_value=1, max_value=65536)
+    seed = serializers.IntegerField(required=False, min_value=0)
+
+
+class SegmentFields(serializers.Serializer):
+    length_threshold = serializers.IntegerField(default=50, min_value=1, max_value=1000)
+    window_size = serializers.IntegerField(default=50, min_value=1, max_value=1000)
+
+
+def sampling_params(data: dict) -> SamplingParams:
+    from django.conf import settings
+
+    return SamplingParams(temperature=data.get("temperature"), top_k=data.get("top_k"),
+                          top_p=data.get("top_p"), repetition_penalty=data.get("repetition_penalty"),
+                          max_tokens=data.get("max_tokens"), seed=data.get("seed", settings.TTS_SEED))
+
+
+async def reference_bytes(value: str | None, upload, field: str, file_field: str) -> bytes:
+    """Raw reference audio from a URL/base64 string or an uploaded file (exactly one)."""
+    limits = services.intake_limits()
+    if upload is not None:
+        if upload.size > limits.max_bytes:
+            raise PayloadTooLarge(f"{file_field} is larger than {limits.max_bytes} bytes", field=file_field)
+        return await sync_to_async(upload.read, thread_sensitive=False)()
+    if value:
+        return await sync_to_async(read_audio_source, thread_sensitive=False)(value, field, limits)
+    raise InvalidInput(f"one of {field} or {file_field} is required", field=field)
+
+
+async def prepare_reference(data: bytes, field: str):
+    return await sync_to_async(services.prepare_reference, thread_sensitive=False)(data, field)
+
+
+async def audio_response(job: Job, fmt: str, stream: bool, headers: dict | None = None) -> HttpResponse:
+    """A chunked stream when `stream`, else the whole file once synthesized."""
+    headers = {"Cache-Control": "no-store", **(headers or {})}
+    if stream:
+        response = StreamingHttpResponse(services.encoded_stream(job, fmt),
+                                         content_type=services.content_type(fmt), headers=headers)
+        response["X-Accel-Buffering"] = "no"
+        return response
+    body = await services.encoded_whole(job, fmt)
+    return HttpResponse(body, content_type=services.content_type(fmt), headers=headers)
+
+
+class DialectView(APIView):
+    """Base view: subclasses shape errors in their dialect by overriding error_body."""
+
+    def error_body(self, status: int, message: str, field: str | None, code: str, details=None) -> dict:
+        return {"detail": details if details is not None else message}
+
+    def handle_exception(self, exc):
+        if isinstance(exc, TTSError):
+            return Response(self.error_body(exc.status, exc.message, exc.field, exc.code), status=exc.status)
+        if isinstance(exc, DRFValidationError):
+            return self.validation_response(exc)
+        if isinstance(exc, SynthesisFailed):
+            logger.error("synthesis failed: %s", exc)
+            return Response(self.error_body(500, f"synthesis failed: {exc}", None, "synthesis_failed"),
+                            status=500)
+        if isinstance(exc, (ParseError, UnsupportedMediaType)):
+            return Response(self.error_body(exc.status_code, str(exc.detail), None, "parse_error"),
+                            status=exc.status_code)
+        if isinstance(exc, APIException):
+            return Response(self.error_body(exc.status_code, str(exc.detail), None, "error"),
+                            status=exc.status_code)
+        return super().handle_exception(exc)
+
+    def validation_response(self, exc: DRFValidationError) -> Response:
+        errors = flatten_errors(exc.detail)
+        field, message = errors[0] if errors else (None, "invalid request")
+        return Response(self.error_body(422, f"{field}: {message}" if field else message, field,
+                                        "validation_error", details=self.validation_details(errors)),
+                        status=422)
+
+    def validation_details(self, errors):
+        return None
+
+
+def flatten_errors(detail, prefix: str = "") -> list[tuple[str, str]]:
+    """[(field path, message)] from DRF's nested error detail."""
+    out = []
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = key if key != "non_field_errors" else ""
+            out.extend(flatten_errors(value, f"{prefix}.{name}" if prefix and name else prefix or name))
+    elif isinstance(detail, list):
+        for item in detail:
+            out.extend(flatten_errors(item, prefix))
+    else:
+        out.append((prefix, str(detail)))
+    return out
+
+
+FORMAT_CHOICES = FORMATS

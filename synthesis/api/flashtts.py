@@ -1,0 +1,112 @@
+"""Flash-TTS dialect: /speak, /multi_speak, /add_speaker, /delete_speaker, /audio_roles.
+
+Errors are FastAPI-shaped: {"detail": "..."}, and 422 {"detail": [{loc, msg, type}]} for
+field validation, as Flash-TTS clients expect.
+"""
+from __future__ import annotations
+
+from asgiref.sync import sync_to_async
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from voices import services as voice_services
+
+from .. import services
+from ..errors import InvalidInput
+from ..text import RoleTagError, split_roles
+from ..types import SynthesisRequest, Turn
+from .common import (FORMAT_CHOICES, LEVELS, PITCH_SEMITONES, SPEED_FACTORS, DialectView, SamplingFields,
+                     SegmentFields, audio_response, choice, prepare_reference, reference_bytes,
+                     sampling_params)
+
+
+class SynthesisFields(SamplingFields, SegmentFields):
+    text = serializers.CharField(trim_whitespace=False)
+    pitch = choice(LEVELS, "moderate")
+    speed = choice(LEVELS, "moderate")
+    stream = serializers.BooleanField(default=False)
+    response_format = choice(FORMAT_CHOICES, "mp3")
+
+
+class SpeakSerializer(SynthesisFields):
+    name = serializers.CharField()
+
+
+class FlashView(DialectView):
+    def validation_details(self, errors):
+        return [{"loc": ["body", field] if field else ["body"], "msg": msg, "type": "value_error"}
+                for field, msg in errors]
+
+
+def build_request(turns: list[Turn], data: dict) -> SynthesisRequest:
+    return SynthesisRequest(turns=turns, speed=SPEED_FACTORS[data["speed"]], pitch=PITCH_SEMITONES[data["pitch"]],
+                            sampling=sampling_params(data), length_threshold=data["length_threshold"],
+                            window_size=data["window_size"], dialect="flashtts")
+
+
+async def respond(turns: list[Turn], data: dict):
+    job = services.start_synthesis(build_request(turns, data))
+    fmt = data["response_format"]
+    return await audio_response(job, fmt, data["stream"],
+                                {"Content-Disposition": f'attachment; filename="audio.{fmt}"'})
+
+
+class SpeakView(FlashView):
+    async def post(self, request):
+        data = SpeakSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        data = data.validated_data
+        text = services.check_text(data["text"])
+        voice = await voice_services.aresolve_voice(data["name"])
+        return await respond([Turn(voice, text)], data)
+
+
+class MultiSpeakView(FlashView):
+    async def post(self, request):
+        data = SynthesisFields(data=request.data)
+        data.is_valid(raise_exception=True)
+        data = data.validated_data
+        text = services.check_text(data["text"])
+        try:
+            parts = split_roles(text)
+        except RoleTagError as e:
+            raise InvalidInput(str(e), field="text") from e
+        turns = [Turn(await voice_services.aresolve_voice(name), body) for name, body in parts]
+        return await respond(turns, data)
+
+
+class AddSpeakerSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=255)
+    audio = serializers.CharField(required=False, allow_blank=True, trim_whitespace=True)
+    reference_text = serializers.CharField(required=False, allow_blank=True, default="")
+    audio_file = serializers.FileField(required=False)
+    latent_file = serializers.FileField(required=False)
+
+
+class AddSpeakerView(FlashView):
+    async def post(self, request):
+        data = AddSpeakerSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        data = data.validated_data
+        exists = await sync_to_async(voice_services.voice_exists)(data["name"])
+        if exists:
+            raise voice_services.Conflict(f"voice {data['name']!r} already exists", field="name")
+        raw = await reference_bytes(data.get("audio"), data.get("audio_file"), "audio", "audio_file")
+        prepared = await prepare_reference(raw, "audio")
+        await sync_to_async(voice_services.add_voice)(data["name"], prepared.wav_bytes(), data["reference_text"])
+        return Response({"success": True, "role": data["name"]})
+
+
+class DeleteSpeakerView(FlashView):
+    async def post(self, request):
+        name = str(request.data.get("name", "")).strip()
+        if not name:
+            raise InvalidInput("name is required", field="name")
+        await sync_to_async(voice_services.delete_voice)(name)
+        return Response({"success": True, "role": name})
+
+
+class AudioRolesView(FlashView):
+    async def get(self, request):
+        roles = await sync_to_async(voice_services.role_names)()
+        return Response({"success": True, "roles": roles})

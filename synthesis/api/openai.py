@@ -1,0 +1,102 @@
+"""OpenAI-compatible speech API: /v1/audio/speech, /v1/models, /v1/audio/voices."""
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from voices import services as voice_services
+from voices.models import Voice
+
+from .. import services
+from ..dispatch import Job
+from ..types import SynthesisRequest, Turn
+from .common import (FORMAT_CHOICES, LEVELS, PITCH_SEMITONES, DialectView, SamplingFields, SegmentFields,
+                     audio_response, choice, sampling_params)
+
+
+class SpeechSerializer(SamplingFields, SegmentFields):
+    model = serializers.CharField(required=False, default="tts-1")
+    input = serializers.CharField(trim_whitespace=False)
+    voice = serializers.CharField()
+    response_format = choice(FORMAT_CHOICES, "mp3")
+    speed = serializers.FloatField(default=1.0, min_value=0.25, max_value=4.0)
+    stream_format = choice(("audio", "sse"), "audio")
+    instructions = serializers.CharField(required=False, allow_blank=True)
+    pitch = choice(LEVELS, "moderate")
+
+
+class OpenAIView(DialectView):
+    def error_body(self, status, message, field, code, details=None):
+        kind = "invalid_request_error" if status < 500 else "server_error"
+        return {"error": {"message": message, "type": kind, "param": field, "code": code}}
+
+    def validation_response(self, exc):
+        response = super().validation_response(exc)
+        response.status_code = 400  # OpenAI reports field errors as 400
+        return response
+
+
+class SpeechView(OpenAIView):
+    async def post(self, request):
+        data = SpeechSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        data = data.validated_data
+        text = services.check_text(data["input"], field="input")
+        voice = await voice_services.aresolve_voice(data["voice"], openai_aliases=True)
+        job = services.start_synthesis(SynthesisRequest(
+            turns=[Turn(voice, text)], speed=data["speed"], pitch=PITCH_SEMITONES[data["pitch"]],
+            sampling=sampling_params(data), length_threshold=data["length_threshold"],
+            window_size=data["window_size"], dialect="openai"))
+        if data["stream_format"] == "sse":
+            return StreamingHttpResponse(sse_events(job, data["response_format"], text),
+                                         content_type="text/event-stream",
+                                         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        # OpenAI streams speech audio as it is produced; SDKs read it chunk by chunk.
+        return await audio_response(job, data["response_format"], stream=True)
+
+
+async def sse_events(job: Job, fmt: str, text: str):
+    """speech.audio.delta events with base64 audio, then speech.audio.done."""
+    audio_bytes = 0
+    async for data in services.encoded_stream(job, fmt):
+        audio_bytes += len(data)
+        yield _event({"type": "speech.audio.delta", "audio": base64.b64encode(data).decode()})
+    # No tokenizer here: usage counts input characters and output audio bytes.
+    usage = {"input_tokens": len(text), "output_tokens": audio_bytes, "total_tokens": len(text) + audio_bytes}
+    yield _event({"type": "speech.audio.done", "usage": usage})
+
+
+def _event(payload: dict) -> bytes:
+    return f"data: {json.dumps(payload)}\n\n".encode()
+
+
+def _model_list() -> list[dict]:
+    created = int(time.time())
+    models = [{"id": name, "object": "model", "created": created, "owned_by": "ttsproject"}
+              for name in settings.TTS_ENGINES]
+    models += [{"id": alias, "object": "model", "created": created, "owned_by": "ttsproject"}
+               for alias in ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")]
+    return models
+
+
+class ModelsView(OpenAIView):
+    async def get(self, request):
+        return Response({"object": "list", "data": _model_list()})
+
+
+def _voice_list() -> list[dict]:
+    return [{"id": v.name, "name": v.name, "engine": v.engine, "language": v.language, "gender": v.gender,
+             "builtin": v.is_builtin, "description": v.description}
+            for v in Voice.objects.enabled()]
+
+
+class VoicesView(OpenAIView):
+    async def get(self, request):
+        return Response({"object": "list", "data": await sync_to_async(_voice_list)()})

@@ -1,0 +1,127 @@
+"""In-process dispatch: worker threads run segments from a priority queue.
+
+First-audio-first: a request's first segment outranks every later segment of
+other requests, so a new request is never stuck behind other requests' tails;
+later segments are served in arrival order, so long jobs keep moving.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+
+from .. import pipeline
+from ..types import AudioChunk, SynthesisRequest
+from .base import Dispatcher, Job
+
+logger = logging.getLogger(__name__)
+
+FIRST_SEGMENT, LATER_SEGMENT = 0, 1
+
+
+class _Work:
+    """Scheduler state of one job."""
+
+    def __init__(self, job: Job, segments, rate: int):
+        self.job = job
+        self.segments = segments
+        self.rate = rate
+        self.next_index = 0
+        self.parked = False
+
+
+class LocalDispatcher(Dispatcher):
+    def __init__(self, workers: int = 1, max_ahead: int = 4, engine_loader=None):
+        self._engine_loader = engine_loader or pipeline.get_engine
+        self._heap: list[tuple[int, int, _Work]] = []
+        self._seq = itertools.count()
+        self._cond = threading.Condition()
+        self._max_ahead = max(1, max_ahead)
+        self._closed = False
+        self._active: dict[int, _Work] = {}
+        self._threads = [threading.Thread(target=self._run, name=f"tts-worker-{i}", daemon=True)
+                         for i in range(max(1, workers))]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, request: SynthesisRequest) -> Job:
+        segments = pipeline.plan(request)
+        rate = pipeline.output_rate(request, self._engine_loader)
+        job = Job(request, rate, len(segments))
+        if not segments:
+            return job
+        work = _Work(job, segments, rate)
+        job._on_consume = lambda _job: self._resume(work)
+        job._on_cancel = lambda _job: self._cancelled(work)
+        with self._cond:
+            self._active[job.id] = work
+            self._push(FIRST_SEGMENT, work)
+        return job
+
+    def _push(self, priority: int, work: _Work) -> None:
+        heapq.heappush(self._heap, (priority, next(self._seq), work))
+        self._cond.notify()
+
+    def _resume(self, work: _Work) -> None:
+        """A consumer took a chunk: a job parked for backpressure may go on."""
+        with self._cond:
+            if work.parked and work.job.buffered < self._max_ahead:
+                work.parked = False
+                self._push(LATER_SEGMENT, work)
+
+    def _cancelled(self, work: _Work) -> None:
+        with self._cond:
+            if work.parked:
+                self._active.pop(work.job.id, None)
+
+    def _next(self) -> _Work | None:
+        with self._cond:
+            while not self._heap and not self._closed:
+                self._cond.wait()
+            if self._closed:
+                return None
+            return heapq.heappop(self._heap)[2]
+
+    def _run(self) -> None:
+        while True:
+            work = self._next()
+            if work is None:
+                return
+            job = work.job
+            if job.cancelled:
+                self._forget(work)
+                continue
+            index = work.next_index
+            try:
+                samples = pipeline.render(work.segments[index], job.request, work.rate, self._engine_loader)
+            except Exception as e:  # the engine failed: the job ends with its error
+                logger.exception("synthesis failed in job %s segment %s", job.id, index)
+                job.finish(e)
+                self._forget(work)
+                continue
+            last = index == len(work.segments) - 1
+            job.put(AudioChunk(samples, work.rate, index, last))
+            work.next_index += 1
+            if last or job.cancelled:
+                job.finish()
+                self._forget(work)
+                continue
+            with self._cond:
+                if job.buffered >= self._max_ahead:
+                    work.parked = True
+                else:
+                    self._push(LATER_SEGMENT, work)
+
+    def _forget(self, work: _Work) -> None:
+        with self._cond:
+            self._active.pop(work.job.id, None)
+
+    def stats(self) -> dict:
+        with self._cond:
+            return {"active_jobs": len(self._active), "queued_segments": len(self._heap)}
+
+    def shutdown(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()

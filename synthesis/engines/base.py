@@ -1,0 +1,97 @@
+"""The engine contract. Engines never import Django: they take plain settings."""
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Capability names callers may ask for; they never branch on an engine's name.
+CAP_SPEED = "speed"  # native speaking-rate control
+CAP_SAMPLING = "sampling"  # temperature / top_k / top_p / repetition_penalty take effect
+CAP_CLONE = "clone"  # synthesize from a reference latent
+CAP_CODEC = "codec"  # audio <-> token codec (Fish Speech /v1/vqgan)
+CAP_MULTILINGUAL = "multilingual"  # one call may mix languages
+
+
+@dataclass(frozen=True)
+class EngineVoice:
+    """A voice an engine ships or found on disk."""
+
+    id: str
+    language: str
+    gender: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    temperature: float | None = None
+    top_k: int | None = None
+    top_p: float | None = None
+    repetition_penalty: float | None = None
+    max_tokens: int | None = None
+    seed: int | None = None
+
+
+@dataclass
+class EngineOptions:
+    """Settings an engine is built with (from Django settings or the CLI)."""
+
+    intra_op_threads: int = 0  # 0: the machine's cores
+    inter_op_threads: int = 1
+    voices_dir: str = ""
+    cache_dir: str = ""
+    model_path: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def ort_threads(self) -> int:
+        return self.intra_op_threads or os.cpu_count() or 1
+
+
+class EngineError(RuntimeError):
+    """The engine could not load or synthesize."""
+
+
+class Engine(ABC):
+    name: str = ""
+    sample_rate: int = 0
+    languages: tuple[str, ...] = ()
+    capabilities: frozenset[str] = frozenset()
+
+    def __init__(self, options: EngineOptions | None = None):
+        self.options = options or EngineOptions()
+        self.loaded = False
+
+    def has(self, capability: str) -> bool:
+        return capability in self.capabilities
+
+    @abstractmethod
+    def load(self) -> None:
+        """Load weights and voices; raise EngineError if they are missing."""
+
+    @abstractmethod
+    def voices(self) -> list[EngineVoice]:
+        """Built-in and installed voices of this engine."""
+
+    @abstractmethod
+    def synthesize(
+        self, text: str, voice: str, *, language: str = "", speed: float = 1.0,
+        sampling: SamplingParams | None = None,
+    ) -> np.ndarray:
+        """Synthesize one normalized text segment into mono float32 samples."""
+
+    def default_voice(self) -> str:
+        return self.voices()[0].id
+
+
+def make_onnx_session(path: str, options: EngineOptions):
+    """An onnxruntime CPU session with the configured thread counts."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = options.ort_threads()
+    so.inter_op_num_threads = max(1, options.inter_op_threads)
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(path), sess_options=so, providers=["CPUExecutionProvider"])

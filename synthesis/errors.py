@@ -1,0 +1,66 @@
+"""Domain errors, mapped once per dialect to its status codes and error body."""
+from __future__ import annotations
+
+
+class TTSError(Exception):
+    status = 400
+    code = "invalid_request"
+
+    def __init__(self, message: str, field: str | None = None, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if status is not None:
+            self.status = status
+
+
+class InvalidInput(TTSError):
+    status = 400
+    code = "invalid_input"
+
+
+class ValidationFailed(TTSError):
+    """A field failed validation (the dialect decides between 400 and 422)."""
+
+    status = 422
+    code = "validation_error"
+
+
+class TextTooLong(TTSError):
+    status = 400
+    code = "text_too_long"
+
+
+class VoiceNotFound(TTSError):
+    status = 404
+    code = "voice_not_found"
+
+
+class NotFound(TTSError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(TTSError):
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(TTSError):
+    status = 413
+    code = "payload_too_large"
+
+
+class Unauthorized(TTSError):
+    status = 401
+    code = "invalid_api_key"
+
+
+class EngineUnavailable(TTSError):
+    status = 503
+    code = "engine_unavailable"
+
+
+class NotImplementedByEngine(TTSError):
+    status = 501
+    code = "not_implemented"

@@ -1,0 +1,51 @@
+"""The engine worker: plan a request into segments and render each into audio."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .audio import effects
+from .engines import get_engine
+from .engines.base import CAP_SPEED, Engine
+from .text import normalize, segment_text
+from .types import SynthesisRequest, VoiceRef
+
+
+@dataclass(frozen=True)
+class PlannedSegment:
+    voice: VoiceRef
+    text: str
+    pause_after: float
+
+
+def plan(request: SynthesisRequest) -> list[PlannedSegment]:
+    """Normalize and split every turn; the first segment of the request is short."""
+    planned = []
+    for turn in request.turns:
+        text = normalize(turn.text) if request.normalize else turn.text
+        for seg in segment_text(text, request.length_threshold, request.window_size):
+            planned.append(PlannedSegment(turn.voice, seg.text, seg.pause_after))
+    return planned
+
+
+def output_rate(request: SynthesisRequest, engine_loader=get_engine) -> int:
+    if request.sample_rate:
+        return request.sample_rate
+    return engine_loader(request.turns[0].voice.engine).sample_rate
+
+
+def render(segment: PlannedSegment, request: SynthesisRequest, rate: int,
+           engine_loader=get_engine) -> np.ndarray:
+    """Audio for one segment at `rate`: speed and pitch applied, limited, pause appended."""
+    engine: Engine = engine_loader(segment.voice.engine)
+    factor = effects.pitch_factor(request.pitch) if request.pitch else 1.0
+    # Pitch is shifted by resampling, which also shortens the audio by `factor`;
+    # asking the engine for speech slower by that factor keeps the duration.
+    engine_speed = request.speed / factor if engine.has(CAP_SPEED) else 1.0
+    audio = engine.synthesize(segment.text, segment.voice.voice_id, language=segment.voice.language,
+                              speed=engine_speed, sampling=request.sampling)
+    audio = effects.shift_pitch(audio, request.pitch)
+    audio = effects.limit(audio, engine.sample_rate)
+    audio = np.concatenate([audio, effects.silence(segment.pause_after, engine.sample_rate)])
+    return effects.resample(audio, engine.sample_rate, rate)

@@ -1,0 +1,224 @@
+"""Reference audio intake shared by every dialect: base64, URL or upload -> prepared WAV.
+
+Decoding goes through PyAV (wav, mp3, flac, ogg/opus, m4a/aac, webm), then the audio is
+downmixed, resampled, trimmed of leading/trailing silence, loudness-normalized and
+capped in length. URLs are fetched safely: http(s) only, every address checked.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import ipaddress
+import re
+import socket
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import numpy as np
+
+from .audio import effects
+from .audio.encoders import to_pcm16, wav_header
+from .errors import InvalidInput, PayloadTooLarge
+
+REFERENCE_RATE = 24000
+MIN_SPEECH_SECONDS = 1.0
+_SILENCE_DB = -45.0
+_B64 = re.compile(r"^[A-Za-z0-9+/=_\-\s]+$")
+
+
+@dataclass(frozen=True)
+class IntakeLimits:
+    max_bytes: int = 50 * 1024 * 1024
+    max_seconds: float = 30.0
+    url_timeout: float = 10.0
+    url_allowlist: tuple[str, ...] = ()
+
+
+@dataclass
+class PreparedReference:
+    samples: np.ndarray  # float32 mono at REFERENCE_RATE
+    sample_rate: int = REFERENCE_RATE
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+    def wav_bytes(self) -> bytes:
+        pcm = to_pcm16(self.samples)
+        return wav_header(self.sample_rate, len(pcm)) + pcm
+
+
+def looks_like_url(value: str) -> bool:
+    return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", value.strip()))
+
+
+def decode_base64(value: str, field: str, limits: IntakeLimits) -> bytes:
+    value = value.strip()
+    if value.startswith("data:"):
+        value = value.split(",", 1)[-1]
+    if len(value) * 3 // 4 > limits.max_bytes:
+        raise PayloadTooLarge(f"{field} is larger than {limits.max_bytes} bytes", field=field)
+    if not value or not _B64.match(value):
+        raise InvalidInput(f"{field} is neither a URL nor valid base64", field=field)
+    try:
+        compact = re.sub(r"\s+", "", value)
+        if "-" in compact or "_" in compact:
+            return base64.urlsafe_b64decode(compact + "=" * (-len(compact) % 4))
+        return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise InvalidInput(f"{field} is not valid base64: {e}", field=field) from e
+
+
+def read_audio_source(value: str, field: str, limits: IntakeLimits) -> bytes:
+    """Raw bytes from a string that is a URL or base64."""
+    if looks_like_url(value):
+        return fetch_url(value.strip(), field, limits)
+    return decode_base64(value, field, limits)
+
+
+def _blocked(ip: ipaddress._BaseAddress) -> str | None:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    for attr, reason in (("is_loopback", "loopback"), ("is_private", "private"),
+                         ("is_link_local", "link-local"), ("is_multicast", "multicast"),
+                         ("is_reserved", "reserved"), ("is_unspecified", "unspecified")):
+        if getattr(ip, attr):
+            return reason
+    if not ip.is_global:
+        return "non-global"
+    return None
+
+
+def _check_host(host: str, port: int, field: str, limits: IntakeLimits) -> list[str]:
+    """Resolved addresses of host, all of them allowed, or an error naming why."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        raise InvalidInput(f"{field}: cannot resolve host {host!r}", field=field) from e
+    addresses = sorted({info[4][0] for info in infos})
+    if host in limits.url_allowlist:
+        return addresses
+    for address in addresses:
+        reason = _blocked(ipaddress.ip_address(address.split("%")[0]))
+        if reason:
+            raise InvalidInput(f"{field}: URL host {host!r} resolves to a {reason} address ({address}); "
+                               "refused", field=field)
+    return addresses
+
+
+def fetch_url(url: str, field: str, limits: IntakeLimits, max_redirects: int = 3) -> bytes:
+    """GET url with every hop's address checked and the size cap enforced while reading."""
+    import http.client
+
+    for _ in range(max_redirects + 1):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise InvalidInput(f"{field}: only http and https URLs are allowed", field=field)
+        if not parts.hostname:
+            raise InvalidInput(f"{field}: URL has no host", field=field)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        addresses = _check_host(parts.hostname, port, field, limits)
+        conn_cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        conn = conn_cls(parts.hostname, port, timeout=limits.url_timeout)
+        # Connect to the address that was checked, not to a second lookup's answer.
+        conn.sock = socket.create_connection((addresses[0], port), timeout=limits.url_timeout)
+        if parts.scheme == "https":
+            conn.sock = conn._context.wrap_socket(conn.sock, server_hostname=parts.hostname)
+        try:
+            path = parts.path or "/"
+            if parts.query:
+                path += "?" + parts.query
+            conn.request("GET", path, headers={"User-Agent": "ttsproject/1", "Host": parts.netloc})
+            response = conn.getresponse()
+            if response.status in (301, 302, 303, 307, 308):
+                location = response.getheader("Location")
+                if not location:
+                    raise InvalidInput(f"{field}: redirect without a Location", field=field)
+                url = urljoin(url, location)
+                continue
+            if response.status != 200:
+                raise InvalidInput(f"{field}: URL answered HTTP {response.status}", field=field)
+            length = response.getheader("Content-Length")
+            if length and length.isdigit() and int(length) > limits.max_bytes:
+                raise PayloadTooLarge(f"{field}: URL content is larger than {limits.max_bytes} bytes",
+                                      field=field)
+            body = io.BytesIO()
+            while block := response.read(64 * 1024):
+                body.write(block)
+                if body.tell() > limits.max_bytes:
+                    raise PayloadTooLarge(f"{field}: URL content is larger than {limits.max_bytes} bytes",
+                                          field=field)
+            return body.getvalue()
+        except (OSError, http.client.HTTPException) as e:
+            raise InvalidInput(f"{field}: cannot fetch URL: {e}", field=field) from e
+        finally:
+            conn.close()
+    raise InvalidInput(f"{field}: too many redirects", field=field)
+
+
+def decode_audio(data: bytes, field: str = "audio") -> tuple[np.ndarray, int]:
+    """Mono float32 samples and their rate, from any container PyAV can read."""
+    import av
+
+    if not data:
+        raise InvalidInput(f"{field} is empty", field=field)
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            if not container.streams.audio:
+                raise InvalidInput(f"{field} holds no audio stream", field=field)
+            stream = container.streams.audio[0]
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=REFERENCE_RATE)
+            parts = []
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    parts.append(out.to_ndarray().reshape(-1))
+            for out in resampler.resample(None):
+                parts.append(out.to_ndarray().reshape(-1))
+    except InvalidInput:
+        raise
+    except (av.FFmpegError, ValueError, IndexError) as e:
+        raise InvalidInput(f"{field} is not decodable audio", field=field) from e
+    if not parts:
+        raise InvalidInput(f"{field} holds no audio samples", field=field)
+    return np.concatenate(parts).astype(np.float32), REFERENCE_RATE
+
+
+def _trim_silence(samples: np.ndarray, rate: int) -> np.ndarray:
+    frame = int(rate * 0.02)
+    if len(samples) < frame:
+        return samples
+    n = len(samples) // frame
+    rms = np.sqrt(np.mean(samples[: n * frame].reshape(n, frame) ** 2, axis=1) + 1e-12)
+    loud = np.where(20 * np.log10(rms) > _SILENCE_DB)[0]
+    if loud.size == 0:
+        return samples[:0]
+    start, end = max(0, loud[0] - 1) * frame, min(n, loud[-1] + 2) * frame
+    return samples[start:end]
+
+
+def prepare(data: bytes, field: str, limits: IntakeLimits) -> PreparedReference:
+    """Decode, downmix, resample, trim, normalize and cap a reference recording."""
+    if len(data) > limits.max_bytes:
+        raise PayloadTooLarge(f"{field} is larger than {limits.max_bytes} bytes", field=field)
+    samples, rate = decode_audio(data, field)
+    samples = _trim_silence(samples, rate)
+    if samples.size == 0 or float(np.max(np.abs(samples))) < 1e-3:
+        raise InvalidInput(f"{field} is silent", field=field)
+    speech = _speech_seconds(samples, rate)
+    if speech < MIN_SPEECH_SECONDS:
+        raise InvalidInput(f"{field} holds {speech:.2f} s of speech; at least {MIN_SPEECH_SECONDS:.0f} s "
+                           "is needed", field=field)
+    samples = samples[: int(limits.max_seconds * rate)]
+    rms = float(np.sqrt(np.mean(samples ** 2)))
+    samples = samples * (10 ** (-20 / 20) / max(rms, 1e-6))  # about -20 dBFS RMS
+    return PreparedReference(effects.limit(samples.astype(np.float32), rate), rate)
+
+
+def _speech_seconds(samples: np.ndarray, rate: int) -> float:
+    frame = int(rate * 0.02)
+    n = len(samples) // frame
+    if n == 0:
+        return 0.0
+    rms = np.sqrt(np.mean(samples[: n * frame].reshape(n, frame) ** 2, axis=1) + 1e-12)
+    return float(np.sum(20 * np.log10(rms) > _SILENCE_DB)) * 0.02

@@ -1,0 +1,133 @@
+"""Synthesis services: engines from settings, the dispatcher, encoding of jobs."""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import AsyncIterator
+
+from django.conf import settings
+
+from . import reference
+from .audio.encoders import CONTENT_TYPES, FORMATS, make_encoder
+from .dispatch import Dispatcher, Job, LocalDispatcher
+from .engines import registry
+from .engines.base import Engine, EngineError, EngineOptions
+from .errors import EngineUnavailable, InvalidInput, TextTooLong
+from .types import SynthesisRequest
+
+_dispatcher: Dispatcher | None = None
+_dispatcher_lock = threading.Lock()
+
+
+def engine_options(name: str) -> EngineOptions:
+    extra = dict(settings.TTS_ENGINE_OPTIONS.get(name, {}))
+    return EngineOptions(intra_op_threads=settings.TTS_ORT_THREADS,
+                         voices_dir=extra.pop("voices_dir", ""), cache_dir=extra.pop("cache_dir", ""),
+                         model_path=extra.pop("model_path", ""), extra=extra)
+
+
+def load_engine(name: str) -> Engine:
+    """The loaded engine `name` with the configured options."""
+    if name not in settings.TTS_ENGINES:
+        raise EngineUnavailable(f"engine {name!r} is not enabled (TTS_ENGINES={','.join(settings.TTS_ENGINES)})")
+    try:
+        return registry.get_engine(name, engine_options(name))
+    except EngineError as e:
+        raise EngineUnavailable(str(e)) from e
+
+
+def load_engines() -> dict[str, Engine]:
+    """Load every configured engine now (server start), failing loudly."""
+    return {name: load_engine(name) for name in settings.TTS_ENGINES}
+
+
+def get_dispatcher() -> Dispatcher:
+    global _dispatcher
+    if _dispatcher is None:
+        with _dispatcher_lock:
+            if _dispatcher is None:
+                _dispatcher = LocalDispatcher(workers=settings.TTS_WORKERS, max_ahead=settings.TTS_MAX_AHEAD,
+                                              engine_loader=load_engine)
+    return _dispatcher
+
+
+def set_dispatcher(dispatcher: Dispatcher | None) -> None:
+    """Replace the dispatcher (tests, alternative dispatch modes)."""
+    global _dispatcher
+    with _dispatcher_lock:
+        if _dispatcher is not None and _dispatcher is not dispatcher:
+            _dispatcher.shutdown()
+        _dispatcher = dispatcher
+
+
+def check_text(text: str, field: str = "text") -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInput(f"{field} must not be empty", field=field)
+    if len(text) > settings.TTS_MAX_TEXT_LENGTH:
+        raise TextTooLong(f"{field} is {len(text)} characters; the limit is {settings.TTS_MAX_TEXT_LENGTH}",
+                          field=field)
+    return text
+
+
+def check_format(fmt: str, field: str = "response_format") -> str:
+    if fmt not in FORMATS:
+        raise InvalidInput(f"{field} must be one of {', '.join(FORMATS)}", field=field)
+    return fmt
+
+
+def start_synthesis(request: SynthesisRequest) -> Job:
+    """Hand a request to the dispatcher; the job yields its audio chunks."""
+    return get_dispatcher().submit(request)
+
+
+def intake_limits() -> reference.IntakeLimits:
+    return reference.IntakeLimits(max_bytes=settings.TTS_MAX_UPLOAD_BYTES,
+                                  max_seconds=settings.TTS_MAX_REFERENCE_SECONDS,
+                                  url_timeout=settings.TTS_URL_TIMEOUT,
+                                  url_allowlist=tuple(settings.TTS_URL_ALLOWLIST))
+
+
+def prepare_reference(data: bytes, field: str) -> reference.PreparedReference:
+    return reference.prepare(data, field, intake_limits())
+
+
+async def encoded_stream(job: Job, fmt: str) -> AsyncIterator[bytes]:
+    """Encoded bytes of a job as its chunks arrive; cancels the job if the reader goes away."""
+    encoder = make_encoder(fmt, job.sample_rate, streaming=True)
+    try:
+        async for chunk in job:
+            data = encoder.feed(chunk.samples)
+            if data:
+                yield data
+        tail = encoder.finish()
+        if tail:
+            yield tail
+    finally:
+        job.cancel()  # no-op when the job finished; stops the work when the client left
+
+
+async def encoded_whole(job: Job, fmt: str) -> bytes:
+    """The complete encoded file of a job (a WAV gets exact sizes)."""
+    encoder = make_encoder(fmt, job.sample_rate, streaming=False)
+    parts = []
+    try:
+        async for chunk in job:
+            parts.append(encoder.feed(chunk.samples))
+    finally:
+        job.cancel()
+    parts.append(encoder.finish())
+    return b"".join(parts)
+
+
+def content_type(fmt: str) -> str:
+    return CONTENT_TYPES[fmt]
+
+
+def elapsed_ms(job: Job) -> float | None:
+    if job.first_chunk_at is None:
+        return None
+    return (job.first_chunk_at - job.submitted_at) * 1000
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,55 @@
+"""Plain dataclasses that cross the layers (no Django, no engines)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .engines.base import SamplingParams
+
+
+@dataclass(frozen=True)
+class VoiceRef:
+    """A resolved voice: which engine speaks it and as what."""
+
+    name: str
+    engine: str
+    voice_id: str
+    language: str = ""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One speaker's text in a request; single-voice requests have one turn."""
+
+    voice: VoiceRef
+    text: str
+
+
+@dataclass
+class SynthesisRequest:
+    turns: list[Turn]
+    speed: float = 1.0  # multiplier; 1.0 is the engine's natural rate
+    pitch: float = 0.0  # semitones
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    length_threshold: int = 50
+    window_size: int = 50
+    normalize: bool = True
+    sample_rate: int | None = None  # output rate; None: the first turn's engine rate
+    dialect: str = ""
+
+    @property
+    def text(self) -> str:
+        return " ".join(t.text for t in self.turns)
+
+
+@dataclass
+class AudioChunk:
+    samples: np.ndarray  # float32 mono
+    sample_rate: int
+    index: int
+    last: bool = False
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.sample_rate if self.sample_rate else 0.0

@@ -1,0 +1,161 @@
+"""Settings, all from the environment; the defaults make the first run work.
+
+SQLite, local media and in-process dispatch unless DATABASE_URL / REDIS_URL say otherwise.
+Any variable may instead be read from a file named by VARIABLE_FILE (secrets).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("TTS_DATA_DIR", BASE_DIR / "data"))
+
+env = environ.Env()
+
+
+def _secret(name: str, default: str = "") -> str:
+    """A value from NAME, or from the file NAME_FILE points at."""
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except OSError as e:
+            raise ImproperlyConfigured(f"{name}_FILE: cannot read {path}: {e}") from e
+    return os.environ.get(name, default)
+
+
+def _int(name: str, default: int, minimum: int = 0) -> int:
+    try:
+        value = env.int(name, default=default)
+    except (ValueError, TypeError) as e:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {os.environ.get(name)!r}") from e
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off", ""):
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, got {raw!r}")
+
+
+DEBUG = _bool("DJANGO_DEBUG", False)
+SECRET_KEY = _secret("DJANGO_SECRET_KEY") or "insecure-local-only-set-DJANGO_SECRET_KEY-in-production"
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["*"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "channels",
+    "voices",
+    "synthesis",
+    "tasks",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "synthesis.api.auth.ApiKeyMiddleware",
+]
+APPEND_SLASH = False
+
+ROOT_URLCONF = "ttsproject.urls"
+ASGI_APPLICATION = "ttsproject.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [{
+    "BACKEND": "django.template.backends.django.DjangoTemplates",
+    "DIRS": [BASE_DIR / "templates"],
+    "APP_DIRS": True,
+    "OPTIONS": {"context_processors": [
+        "django.template.context_processors.request",
+        "django.contrib.auth.context_processors.auth",
+        "django.contrib.messages.context_processors.messages",
+    ]},
+}]
+
+DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
+
+# --- the TTS service -----------------------------------------------------------
+TTS_ENGINES = env.list("TTS_ENGINES", default=["piper", "kokoro"])
+TTS_DEFAULT_VOICE = env.str("TTS_DEFAULT_VOICE", default="joe")
+TTS_API_KEY = _secret("TTS_API_KEY")
+TTS_WORKERS = _int("TTS_WORKERS", 1, minimum=1)
+TTS_MAX_AHEAD = _int("TTS_MAX_AHEAD", 4, minimum=1)  # segments a job may run ahead of its reader
+TTS_ORT_THREADS = _int("TTS_ORT_THREADS", 0)  # 0: one per core
+TTS_MAX_TEXT_LENGTH = _int("TTS_MAX_TEXT_LENGTH", 1000, minimum=1)
+TTS_MAX_UPLOAD_BYTES = _int("TTS_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1024)
+TTS_MAX_REFERENCE_SECONDS = _int("TTS_MAX_REFERENCE_SECONDS", 30, minimum=1)
+TTS_ROLE_DIR = env.str("TTS_ROLE_DIR", default="")
+TTS_SEED = _int("TTS_SEED", 0)
+TTS_CACHE_DIR = env.str("TTS_CACHE_DIR", default=str(DATA_DIR / "cache"))
+TTS_ENGINE_OPTIONS = {
+    "piper": {"voices_dir": env.str("PIPER_VOICES_DIR", default="")},
+    "kokoro": {"voices_dir": env.str("KOKORO_VOICES_DIR", default=""),
+               "model_path": env.str("KOKORO_MODEL_PATH", default=""),
+               "cache_dir": env.str("KOKORO_CACHE_DIR", default=str(Path(TTS_CACHE_DIR) / "kokoro"))},
+}
+# Hosts a user-supplied reference URL may resolve to although they are private (tests only).
+TTS_URL_ALLOWLIST = env.list("TTS_URL_ALLOWLIST", default=[])
+TTS_URL_TIMEOUT = env.float("TTS_URL_TIMEOUT", default=10.0)
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = TTS_MAX_UPLOAD_BYTES * 2  # base64 in a form or JSON body
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

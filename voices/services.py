@@ -1,0 +1,150 @@
+"""The voice catalog's verbs: resolve, register built-ins, add, delete, import roles."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+
+from synthesis.engines.base import Engine
+from synthesis.errors import Conflict, InvalidInput, VoiceNotFound  # noqa: F401 (Conflict re-exported)
+from synthesis.types import VoiceRef
+
+from .models import Voice
+
+logger = logging.getLogger(__name__)
+
+OPENAI_VOICE_NAMES = {"alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage",
+                      "shimmer", "verse"}
+AUDIO_SUFFIXES = {".wav", ".mp3", ".flac", ".ogg", ".opus", ".m4a", ".aac", ".webm"}
+
+
+def to_ref(voice: Voice) -> VoiceRef:
+    return VoiceRef(voice.name, voice.engine, voice.engine_voice, voice.language)
+
+
+def resolve_voice(name: str, *, openai_aliases: bool = False) -> VoiceRef:
+    """The enabled catalog voice called `name`; OpenAI's stock names map to the default voice."""
+    voice = Voice.objects.enabled().filter(name=name).first()
+    if voice is None and openai_aliases and name.lower() in OPENAI_VOICE_NAMES:
+        voice = Voice.objects.enabled().filter(name=settings.TTS_DEFAULT_VOICE).first()
+    if voice is None:
+        raise VoiceNotFound(f"voice {name!r} not found", field="voice")
+    return to_ref(voice)
+
+
+async def aresolve_voice(name: str, *, openai_aliases: bool = False) -> VoiceRef:
+    from asgiref.sync import sync_to_async
+
+    return await sync_to_async(resolve_voice, thread_sensitive=False)(name, openai_aliases=openai_aliases)
+
+
+def sync_builtin_voices(engines: dict[str, Engine]) -> int:
+    """Register every voice of the loaded engines once; returns how many were added."""
+    added = 0
+    for engine in engines.values():
+        for ev in engine.voices():
+            existing = Voice.objects.filter(engine=engine.name, engine_voice=ev.id, is_builtin=True)
+            if existing.exists():
+                continue
+            name = ev.id if not Voice.objects.filter(name=ev.id).exists() else f"{engine.name}-{ev.id}"
+            Voice.objects.create(name=name, engine=engine.name, engine_voice=ev.id, language=ev.language,
+                                 gender=ev.gender, description=ev.description, is_builtin=True,
+                                 created_by="system")
+            added += 1
+    return added
+
+
+def default_voice() -> Voice:
+    voice = Voice.objects.enabled().filter(name=settings.TTS_DEFAULT_VOICE).first()
+    voice = voice or Voice.objects.enabled().filter(is_builtin=True).first()
+    if voice is None:
+        raise VoiceNotFound("no voice is installed")
+    return voice
+
+
+def add_voice(name: str, wav_bytes: bytes, reference_text: str = "", *, created_by: str = "api") -> Voice:
+    """Store a prepared reference (16-bit WAV) as a new catalog voice."""
+    name = (name or "").strip()
+    if not name or len(name) > 255:
+        raise InvalidInput("name must be 1-255 characters", field="name")
+    base = default_voice()
+    voice = Voice(name=name, engine=base.engine, engine_voice=base.engine_voice, language=base.language,
+                  reference_text=reference_text or "", created_by=created_by,
+                  description=f"Added from reference audio; spoken by {base.name} on the CPU engines.")
+    try:
+        with transaction.atomic():
+            voice.save()
+            voice.reference_audio.save(f"{_slug(name)}.wav", ContentFile(wav_bytes), save=True)
+    except IntegrityError as e:
+        raise Conflict(f"voice {name!r} already exists", field="name") from e
+    except Exception:
+        if voice.reference_audio:
+            voice.reference_audio.delete(save=False)  # no half-written file stays behind
+        raise
+    return voice
+
+
+def delete_voice(name: str) -> None:
+    """Delete a voice and its files."""
+    voice = Voice.objects.filter(name=name).first()
+    if voice is None:
+        raise VoiceNotFound(f"voice {name!r} not found", field="name")
+    files = [f for f in (voice.reference_audio, voice.latent, voice.sample_audio) if f]
+    with transaction.atomic():
+        voice.delete()
+    for f in files:
+        f.storage.delete(f.name)
+
+
+def role_names() -> list[str]:
+    return list(Voice.objects.enabled().values_list("name", flat=True))
+
+
+def import_role_dir(directory: Path, prepare) -> tuple[list[str], list[str]]:
+    """Import a Flash-TTS role directory: one folder per role with audio and optional .txt.
+
+    `prepare` turns raw audio bytes into a prepared WAV (the reference intake).
+    Returns (imported names, skipped names with reasons).
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InvalidInput(f"{directory} is not a directory")
+    imported, skipped = [], []
+    for role in sorted(p for p in directory.iterdir() if p.is_dir()):
+        audio = next((f for f in sorted(role.iterdir()) if f.suffix.lower() in AUDIO_SUFFIXES), None)
+        if audio is None:
+            skipped.append(f"{role.name}: no audio file")
+            continue
+        if Voice.objects.filter(name=role.name).exists():
+            skipped.append(f"{role.name}: already in the catalog")
+            continue
+        text_file = next((f for f in sorted(role.iterdir()) if f.suffix.lower() == ".txt"), None)
+        text = text_file.read_text(encoding="utf-8").strip() if text_file else ""
+        try:
+            wav = prepare(audio.read_bytes())
+            add_voice(role.name, wav, text, created_by="import_roles")
+        except (InvalidInput, Conflict) as e:
+            skipped.append(f"{role.name}: {e}")
+            continue
+        imported.append(role.name)
+    return imported, skipped
+
+
+def _slug(name: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+    return safe[:80] or "voice"
+
+
+def reference_bytes(voice: Voice) -> bytes | None:
+    if not voice.reference_audio:
+        return None
+    with voice.reference_audio.open("rb") as f:
+        return f.read()
+
+
+
+def voice_exists(name: str) -> bool:
+    return Voice.objects.filter(name=name).exists()
