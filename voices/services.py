@@ -38,7 +38,7 @@ def resolve_voice(name: str, *, openai_aliases: bool = False) -> VoiceRef:
 async def aresolve_voice(name: str, *, openai_aliases: bool = False) -> VoiceRef:
     from asgiref.sync import sync_to_async
 
-    return await sync_to_async(resolve_voice, thread_sensitive=False)(name, openai_aliases=openai_aliases)
+    return await sync_to_async(resolve_voice)(name, openai_aliases=openai_aliases)
 
 
 def sync_builtin_voices(engines: dict[str, Engine]) -> int:

@@ -26,7 +26,7 @@ CONTENT_TYPES = {
 # (container format, codec, sample rates the codec accepts or None for any)
 _AV_SPECS = {
     "mp3": ("mp3", "libmp3lame", (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)),
-    "opus": ("ogg", "libopus", (8000, 12000, 16000, 24000, 48000)),
+    "opus": ("ogg", "libopus", (48000,)),  # Opus decoders always give 48 kHz
     "aac": ("adts", "aac", None),
     "flac": ("flac", "flac", None),
 }

@@ -1,0 +1,41 @@
+import pytest
+
+from synthesis import services
+from synthesis.engines import registry
+from tests.fakes import FakeEngine
+
+registry.register("fake", "tests.fakes.FakeEngine")
+
+
+@pytest.fixture(autouse=True)
+def tts_settings(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.TTS_ENGINES = ["fake", "piper", "kokoro"]
+    settings.TTS_DEFAULT_VOICE = "fake_a"
+    settings.TTS_API_KEY = ""
+    settings.TTS_URL_ALLOWLIST = []
+    services.set_dispatcher(None)
+    FakeEngine.gate = None
+    FakeEngine.fail_on = None
+    FakeEngine.calls = []
+    yield settings
+    if FakeEngine.gate is not None:
+        FakeEngine.gate.set()
+    services.set_dispatcher(None)
+
+
+@pytest.fixture
+def fake_voices(db):
+    """Catalog voices of the fake engine."""
+    from voices.services import sync_builtin_voices
+
+    sync_builtin_voices({"fake": services.load_engine("fake")})
+    FakeEngine.calls = []
+
+
+@pytest.fixture
+def real_voices(db):
+    """Catalog voices of the real engines (loads their weights once per test session)."""
+    from voices.services import sync_builtin_voices
+
+    sync_builtin_voices({"piper": services.load_engine("piper"), "kokoro": services.load_engine("kokoro")})

@@ -1,0 +1,55 @@
+import re
+
+from synthesis.text import segment_text, split_roles
+from synthesis.text.segment import FIRST_SEGMENT_UNITS, units
+
+LONG = ("When the quiet evening settled over the harbor, the fishermen pulled their boats onto the sand "
+        "and began to mend their nets by lantern light. Children ran between the hulls. Somewhere a radio "
+        "played an old song, and the smell of salt and smoke drifted up the hill toward the town, where "
+        "the shops were closing one by one.")
+
+
+def words(text):
+    return re.findall(r"[\u4e00-\u9fff]|[^\s\u4e00-\u9fff]+", text)
+
+
+def test_it_loses_and_duplicates_no_word():
+    for window in (5, 12, 50):
+        segments = segment_text(LONG, length_threshold=10, window_size=window)
+        assert words(" ".join(s.text for s in segments)) == words(LONG)
+
+
+def test_it_keeps_the_first_segment_short():
+    segments = segment_text(LONG, window_size=50)
+    assert units(segments[0].text) <= FIRST_SEGMENT_UNITS
+    assert len(segments) > 2
+
+
+def test_it_honours_window_size():
+    for segment in segment_text(LONG, length_threshold=10, window_size=8):
+        assert units(segment.text) <= 8
+
+
+def test_it_splits_mandarin_by_clause_without_losing_characters():
+    text = "今天天气很好，我们去公园散步吧。公园里有很多人，有的在跑步，有的在跳舞，还有的在下棋。"
+    segments = segment_text(text, length_threshold=5, window_size=10)
+    assert "".join(s.text for s in segments) == text
+    assert all(units(s.text) <= 10 for s in segments)
+
+
+def test_it_keeps_short_text_whole():
+    assert [s.text for s in segment_text("Hello world.")] == ["Hello world."]
+
+
+def test_it_parses_role_tags():
+    assert split_roles("<role:female> 你好！<role:male> 我很好，谢谢！") == [("female", "你好！"),
+                                                                       ("male", "我很好，谢谢！")]
+
+
+def test_it_refuses_text_before_the_first_role_tag():
+    import pytest
+
+    from synthesis.text import RoleTagError
+
+    with pytest.raises(RoleTagError):
+        split_roles("hello <role:a> there")
