@@ -8,6 +8,8 @@ from django.http import HttpResponse, StreamingHttpResponse
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, ParseError, UnsupportedMediaType
 from rest_framework.exceptions import ValidationError as DRFValidationError
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from adrf.views import APIView
@@ -84,8 +86,21 @@ async def audio_response(job: Job, fmt: str, stream: bool, headers: dict | None 
     return HttpResponse(body, content_type=services.content_type(fmt), headers=headers)
 
 
+class AnyAccept(BaseContentNegotiation):
+    """Audio endpoints answer audio whatever Accept says; JSON bodies are JSON."""
+
+    def select_parser(self, request, parsers):
+        return DefaultContentNegotiation().select_parser(request, parsers)
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class DialectView(APIView):
     """Base view: subclasses shape errors in their dialect by overriding error_body."""
+
+    content_negotiation_class = AnyAccept
+    renderer_classes = [JSONRenderer]
 
     def error_body(self, status: int, message: str, field: str | None, code: str, details=None) -> dict:
         return {"detail": details if details is not None else message}

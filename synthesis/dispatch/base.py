@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -11,6 +12,7 @@ from collections import deque
 from ..types import AudioChunk, SynthesisRequest
 
 _ids = itertools.count(1)
+logger = logging.getLogger(__name__)
 
 
 class SynthesisFailed(RuntimeError):
@@ -76,6 +78,7 @@ class Job:
                 return
             self.cancelled = True
             self.done = True
+            logger.info("job %s cancelled after %s chunk(s) were queued", self.id, self.buffered)
             self._chunks.clear()
             self._wake()
         if self._on_cancel:

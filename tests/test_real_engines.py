@@ -1,0 +1,72 @@
+"""The real weights, through the whole pipeline: English on both engines, Mandarin and mixed on kokoro."""
+import numpy as np
+import pytest
+
+from tests.audio import body_of, decode
+
+pytestmark = [pytest.mark.django_db, pytest.mark.real_engine]
+
+ENGLISH = "The quick brown fox jumps over the lazy dog while the sun sets slowly behind the hills."
+MANDARIN = "今天天气很好，我们一起去公园散步吧。"
+MIXED = "我们今天学习 machine learning 和 deep learning。"
+
+
+def speak(client, name, text, fmt="wav"):
+    response = client.post("/speak", {"name": name, "text": text, "response_format": fmt},
+                           content_type="application/json")
+    assert response.status_code == 200, response.content[:200]
+    return decode(body_of(response), fmt)
+
+
+def speech_seconds(samples, rate):
+    frame = rate // 50
+    n = len(samples) // frame
+    rms = np.sqrt(np.mean(samples[: n * frame].reshape(n, frame) ** 2, axis=1))
+    return float(np.sum(rms > 0.01)) / 50
+
+
+def test_piper_speaks_english(client, real_voices):
+    samples, rate = speak(client, "joe", ENGLISH)
+    assert rate == 22050
+    words = len(ENGLISH.split())
+    assert words / 5.0 < len(samples) / rate < words / 1.5
+    assert speech_seconds(samples, rate) > words / 6.0
+    assert np.max(np.abs(samples)) <= 1.0
+
+
+def test_kokoro_speaks_english(client, real_voices):
+    samples, rate = speak(client, "jf_alpha", ENGLISH)
+    assert rate == 24000
+    words = len(ENGLISH.split())
+    assert words / 5.0 < len(samples) / rate < words / 1.5
+
+
+def test_kokoro_speaks_mandarin(client, real_voices):
+    samples, rate = speak(client, "jm_kumo", MANDARIN, fmt="flac")
+    assert rate == 24000
+    chars = sum(1 for c in MANDARIN if "\u4e00" <= c <= "\u9fff")
+    assert chars / 8.0 < len(samples) / rate < chars / 2.0
+    assert speech_seconds(samples, rate) > chars / 8.0
+
+
+def test_kokoro_speaks_both_languages_of_mixed_text(client, real_voices):
+    mixed, rate = speak(client, "jf_alpha", MIXED)
+    han_only, _ = speak(client, "jf_alpha", "我们今天学习和。")
+    # the English words are spoken, not dropped: the mixed reading is clearly longer
+    assert len(mixed) / rate > len(han_only) / rate + 0.8
+
+
+def test_kokoro_phonemizes_each_script_with_its_own_g2p():
+    from synthesis import services
+
+    phonemes = services.load_engine("kokoro").phonemize(MIXED)
+    assert "↓" in phonemes or "↘" in phonemes  # Mandarin tones from misaki
+    assert "ˈ" in phonemes  # English stress from espeak-ng
+
+
+def test_real_engine_speed_and_pitch_change_the_audio(client, real_voices):
+    base, rate = speak(client, "joe", "Testing speed and pitch.")
+    fast = decode(body_of(client.post("/speak", {"name": "joe", "text": "Testing speed and pitch.",
+                                                  "speed": "very_high", "response_format": "wav"},
+                                      content_type="application/json")), "wav")[0]
+    assert len(fast) < len(base) * 0.85

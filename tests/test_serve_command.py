@@ -1,0 +1,53 @@
+from unittest import mock
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from synthesis.engines import registry
+from synthesis.management.commands.serve import Command
+
+pytestmark = pytest.mark.django_db
+
+
+def serve(*args):
+    """Run the start-up checks; the daphne loop itself is replaced so a test never hangs."""
+    with mock.patch.object(Command, "_serve", autospec=True) as run:
+        call_command("serve", "--skip-migrate", *args)
+    return run
+
+
+def test_an_unknown_engine_is_refused_at_start():
+    with pytest.raises(CommandError, match="unknown engine 'nope'"):
+        serve("--engine", "nope")
+
+
+def test_a_missing_model_path_is_refused_at_start():
+    with pytest.raises(CommandError, match="does not exist"):
+        serve("--engine", "kokoro", "--model_path", "/no/such/model.onnx")
+
+
+@pytest.mark.parametrize("backend", ["vllm", "sglang", "torch", "llama-cpp", "mlx-lm", "bogus"])
+def test_an_unavailable_backend_is_refused_at_start(backend):
+    with pytest.raises(CommandError, match="not available"):
+        serve("--backend", backend)
+
+
+def test_a_gpu_device_is_refused_for_the_embedded_engines():
+    with pytest.raises(CommandError, match="cpu"):
+        serve("--llm_device", "cuda")
+
+
+def test_an_engine_that_fails_to_load_stops_the_start(settings, tmp_path):
+    registry.reset()
+    settings.TTS_ENGINE_OPTIONS = {"piper": {"voices_dir": str(tmp_path / "missing")}}
+    with pytest.raises(CommandError, match="does not exist"):
+        serve("--engine", "piper")
+
+
+def test_a_good_start_loads_engines_registers_voices_and_serves(settings):
+    from voices.models import Voice
+
+    run = serve("--engine", "fake", "--port", "8123", "--api_key", "k")
+    run.assert_called_once_with(mock.ANY, "0.0.0.0", 8123)
+    assert Voice.objects.filter(engine="fake").count() == 2
+    assert settings.TTS_API_KEY == "k"
