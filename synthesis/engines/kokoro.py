@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import importlib.resources as resources
 import json
+import logging
 import re
 import threading
 from pathlib import Path
@@ -107,6 +108,8 @@ class KokoroEngine(Engine):
     def _load_g2p(self):
         from misaki import espeak, zh
 
+        # phonemizer warns on every segment whose word count changes (punctuation); not actionable.
+        logging.getLogger("phonemizer").setLevel(logging.ERROR)
         self._zh = zh.ZHG2P()
         self._en = espeak.EspeakFallback(british=False)
 

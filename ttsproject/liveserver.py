@@ -10,7 +10,7 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent  # the repository root, where manage.py is
 
 
 def free_port() -> int:
