@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import io
+import threading
+from collections import OrderedDict
 import ipaddress
 import re
 import socket
@@ -222,3 +225,47 @@ def _speech_seconds(samples: np.ndarray, rate: int) -> float:
         return 0.0
     rms = np.sqrt(np.mean(samples[: n * frame].reshape(n, frame) ** 2, axis=1) + 1e-12)
     return float(np.sum(20 * np.log10(rms) > _SILENCE_DB)) * 0.02
+
+
+class PreparedCache:
+    """Prepared references keyed by the content hash of the raw bytes; bounded in bytes (LRU)."""
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024):
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[str, PreparedReference] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def key(data: bytes) -> str:
+        return hashlib.sha256(data).hexdigest()
+
+    def get(self, key: str) -> PreparedReference | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return item
+
+    def put(self, key: str, item: PreparedReference) -> None:
+        size = item.samples.nbytes
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = item
+            self._size += size
+            while self._size > self.max_bytes:
+                _, old = self._items.popitem(last=False)
+                self._size -= old.samples.nbytes
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._size = 0

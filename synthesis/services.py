@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import AsyncIterator
 
 from django.conf import settings
@@ -87,8 +86,19 @@ def intake_limits() -> reference.IntakeLimits:
                                   url_allowlist=tuple(settings.TTS_URL_ALLOWLIST))
 
 
-def prepare_reference(data: bytes, field: str) -> reference.PreparedReference:
-    return reference.prepare(data, field, intake_limits())
+reference_cache = reference.PreparedCache()
+
+
+def prepare_reference(data: bytes, field: str, cached: bool = True) -> reference.PreparedReference:
+    """Decode and condition reference audio; a repeated reference is analysed once when cached."""
+    if not cached:
+        return reference.prepare(data, field, intake_limits())
+    key = reference_cache.key(data)
+    prepared = reference_cache.get(key)
+    if prepared is None:
+        prepared = reference.prepare(data, field, intake_limits())
+        reference_cache.put(key, prepared)
+    return prepared
 
 
 async def encoded_stream(job: Job, fmt: str) -> AsyncIterator[bytes]:
@@ -122,12 +132,3 @@ async def encoded_whole(job: Job, fmt: str) -> bytes:
 def content_type(fmt: str) -> str:
     return CONTENT_TYPES[fmt]
 
-
-def elapsed_ms(job: Job) -> float | None:
-    if job.first_chunk_at is None:
-        return None
-    return (job.first_chunk_at - job.submitted_at) * 1000
-
-
-def now() -> float:
-    return time.time()

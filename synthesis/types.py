@@ -1,7 +1,7 @@
 """Plain dataclasses that cross the layers (no Django, no engines)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -41,6 +41,17 @@ class SynthesisRequest:
     @property
     def text(self) -> str:
         return " ".join(t.text for t in self.turns)
+
+    def to_dict(self) -> dict:
+        """A JSON-safe form, for task records and for workers in other processes."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SynthesisRequest":
+        data = dict(data)
+        data["turns"] = [Turn(VoiceRef(**t["voice"]), t["text"]) for t in data["turns"]]
+        data["sampling"] = SamplingParams(**data.get("sampling", {}))
+        return cls(**data)
 
 
 @dataclass

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .api import flashtts, health, openai
+from .api import fish, flashtts, health, openai
 
 flash_synthesis = [
     ("speak", flashtts.SpeakView),
@@ -16,6 +16,14 @@ urlpatterns = [
     path("v1/audio/speech", openai.SpeechView.as_view(), name="openai-speech"),
     path("v1/models", openai.ModelsView.as_view(), name="openai-models"),
     path("v1/audio/voices", openai.VoicesView.as_view(), name="openai-voices"),
+    path("v1/tts", fish.TTSView.as_view(), name="fish-tts"),
+    path("v1/references/add", fish.AddReferenceView.as_view()),
+    path("v1/references/list", fish.ListReferencesView.as_view()),
+    path("v1/references/delete", fish.DeleteReferenceView.as_view()),
+    path("v1/references/update", fish.UpdateReferenceView.as_view()),
+    path("v1/vqgan/encode", fish.VQGANEncodeView.as_view()),
+    path("v1/vqgan/decode", fish.VQGANDecodeView.as_view()),
+    path("v1/health", health.health),
     path("healthz", health.health),
     path("health", health.health),
     path("readiness", health.readiness),

@@ -71,3 +71,14 @@ def test_real_engine_speed_changes_the_audio(client, real_voices):
         return len(decode(body_of(response), "wav")[0])
 
     assert length(speed="very_high") < length() * 0.9 < length(speed="very_low") * 0.9 * 0.9
+
+
+def test_the_same_seed_gives_identical_audio_on_both_engines(client, real_voices):
+    import ormsgpack
+
+    for voice in ("joe", "jf_alpha"):
+        body = ormsgpack.packb({"text": "Seeds make this repeatable.", "format": "wav", "reference_id": voice,
+                                "seed": 42})
+        first = body_of(client.post("/v1/tts", body, content_type="application/msgpack"))
+        second = body_of(client.post("/v1/tts", body, content_type="application/msgpack"))
+        assert first == second and len(first) > 10000

@@ -160,3 +160,16 @@ TTS_URL_TIMEOUT = env.float("TTS_URL_TIMEOUT", default=10.0)
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = TTS_MAX_UPLOAD_BYTES * 2  # base64 in a form or JSON body
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- async tasks and Celery ------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+TTS_TASK_THREADS = _int("TTS_TASK_THREADS", 2, minimum=1)  # in-process task runners (no REDIS_URL)
+TTS_TASK_STALE_SECONDS = _int("TTS_TASK_STALE_SECONDS", 120, minimum=5)
+TTS_TASK_RETENTION_HOURS = _int("TTS_TASK_RETENTION_HOURS", 24, minimum=1)
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "tts"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {"sweep-tasks": {"task": "tasks.tasks.sweep_tasks", "schedule": 60.0}}

@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
 from synthesis.engines.base import Engine
-from synthesis.errors import Conflict, InvalidInput, VoiceNotFound  # noqa: F401 (Conflict re-exported)
+from synthesis.errors import Conflict, InvalidInput, VoiceNotFound
 from synthesis.types import VoiceRef
 
 from .models import Voice
@@ -104,7 +104,8 @@ def role_names() -> list[str]:
 
 
 def import_role_dir(directory: Path, prepare) -> tuple[list[str], list[str]]:
-    """Import a Flash-TTS role directory: one folder per role with audio and optional .txt.
+    """Import a role directory (Flash-TTS roles or Fish Speech references/<id>/):
+    one folder per voice with an audio file and an optional transcript (.txt or .lab).
 
     `prepare` turns raw audio bytes into a prepared WAV (the reference intake).
     Returns (imported names, skipped names with reasons).
@@ -121,7 +122,7 @@ def import_role_dir(directory: Path, prepare) -> tuple[list[str], list[str]]:
         if Voice.objects.filter(name=role.name).exists():
             skipped.append(f"{role.name}: already in the catalog")
             continue
-        text_file = next((f for f in sorted(role.iterdir()) if f.suffix.lower() == ".txt"), None)
+        text_file = next((f for f in sorted(role.iterdir()) if f.suffix.lower() in (".txt", ".lab")), None)
         text = text_file.read_text(encoding="utf-8").strip() if text_file else ""
         try:
             wav = prepare(audio.read_bytes())
@@ -148,3 +149,17 @@ def reference_bytes(voice: Voice) -> bytes | None:
 
 def voice_exists(name: str) -> bool:
     return Voice.objects.filter(name=name).exists()
+
+
+def rename_voice(old: str, new: str) -> Voice:
+    """Rename a catalog voice; 404 if absent, 409 if the new name is taken."""
+    voice = Voice.objects.filter(name=old).first()
+    if voice is None:
+        raise VoiceNotFound(f"Reference voice '{old}' not found", field="old_reference_id")
+    voice.name = new
+    try:
+        with transaction.atomic():
+            voice.save(update_fields=["name", "updated_at"])
+    except IntegrityError as e:
+        raise Conflict(f"Reference voice '{new}' already exists", field="new_reference_id") from e
+    return voice

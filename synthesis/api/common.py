@@ -51,11 +51,10 @@ class SegmentFields(serializers.Serializer):
 
 
 def sampling_params(data: dict) -> SamplingParams:
-    from django.conf import settings
-
     return SamplingParams(temperature=data.get("temperature"), top_k=data.get("top_k"),
                           top_p=data.get("top_p"), repetition_penalty=data.get("repetition_penalty"),
-                          max_tokens=data.get("max_tokens"), seed=data.get("seed", settings.TTS_SEED))
+                          max_tokens=data.get("max_tokens") or data.get("max_new_tokens") or None,
+                          seed=data.get("seed"))
 
 
 async def reference_bytes(value: str | None, upload, field: str, file_field: str) -> bytes:
@@ -70,20 +69,22 @@ async def reference_bytes(value: str | None, upload, field: str, file_field: str
     raise InvalidInput(f"one of {field} or {file_field} is required", field=field)
 
 
-async def prepare_reference(data: bytes, field: str):
-    return await sync_to_async(services.prepare_reference, thread_sensitive=False)(data, field)
+async def prepare_reference(data: bytes, field: str, cached: bool = True):
+    return await sync_to_async(services.prepare_reference, thread_sensitive=False)(data, field, cached)
 
 
-async def audio_response(job: Job, fmt: str, stream: bool, headers: dict | None = None) -> HttpResponse:
+async def audio_response(job: Job, fmt: str, stream: bool, headers: dict | None = None,
+                         content_type: str | None = None) -> HttpResponse:
     """A chunked stream when `stream`, else the whole file once synthesized."""
     headers = {"Cache-Control": "no-store", **(headers or {})}
+    content_type = content_type or services.content_type(fmt)
     if stream:
-        response = StreamingHttpResponse(services.encoded_stream(job, fmt),
-                                         content_type=services.content_type(fmt), headers=headers)
+        response = StreamingHttpResponse(services.encoded_stream(job, fmt), content_type=content_type,
+                                         headers=headers)
         response["X-Accel-Buffering"] = "no"
         return response
     body = await services.encoded_whole(job, fmt)
-    return HttpResponse(body, content_type=services.content_type(fmt), headers=headers)
+    return HttpResponse(body, content_type=content_type, headers=headers)
 
 
 class AnyAccept(BaseContentNegotiation):

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from voices import services as voice_services
 
 from .. import services
-from ..errors import InvalidInput
+from ..errors import Conflict, InvalidInput
 from ..text import RoleTagError, split_roles
 from ..types import SynthesisRequest, Turn
 from .common import (FORMAT_CHOICES, LEVELS, PITCH_SEMITONES, SPEED_FACTORS, DialectView, SamplingFields,
@@ -90,7 +90,7 @@ class AddSpeakerView(FlashView):
         data = data.validated_data
         exists = await sync_to_async(voice_services.voice_exists)(data["name"])
         if exists:
-            raise voice_services.Conflict(f"voice {data['name']!r} already exists", field="name")
+            raise Conflict(f"voice {data['name']!r} already exists", field="name")
         raw = await reference_bytes(data.get("audio"), data.get("audio_file"), "audio", "audio_file")
         prepared = await prepare_reference(raw, "audio")
         await sync_to_async(voice_services.add_voice)(data["name"], prepared.wav_bytes(), data["reference_text"])

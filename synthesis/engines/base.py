@@ -13,6 +13,7 @@ CAP_SAMPLING = "sampling"  # temperature / top_k / top_p / repetition_penalty ta
 CAP_CLONE = "clone"  # synthesize from a reference latent
 CAP_CODEC = "codec"  # audio <-> token codec (Fish Speech /v1/vqgan)
 CAP_MULTILINGUAL = "multilingual"  # one call may mix languages
+CAP_SEEDED = "seeded"  # the same seed and input give the same audio
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,14 @@ class Engine(ABC):
 
     def default_voice(self) -> str:
         return self.voices()[0].id
+
+    def encode_audio(self, samples: np.ndarray, sample_rate: int) -> list:
+        """Codec engines: audio to token arrays (list[list[int]])."""
+        raise NotImplementedError(f"{self.name} has no codec")
+
+    def decode_tokens(self, tokens: list) -> np.ndarray:
+        """Codec engines: token arrays back to float32 samples at sample_rate."""
+        raise NotImplementedError(f"{self.name} has no codec")
 
 
 def make_onnx_session(path: str, options: EngineOptions):

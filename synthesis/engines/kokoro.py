@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import CAP_MULTILINGUAL, CAP_SPEED, Engine, EngineError, EngineVoice, make_onnx_session
+from .base import CAP_MULTILINGUAL, CAP_SEEDED, CAP_SPEED, Engine, EngineError, EngineVoice, make_onnx_session
 
 MAX_PHONEMES = 510
 _PARTS = 4
@@ -80,7 +80,7 @@ class KokoroEngine(Engine):
     name = "kokoro"
     sample_rate = 24000
     languages = ("en", "zh")
-    capabilities = frozenset({CAP_SPEED, CAP_MULTILINGUAL})
+    capabilities = frozenset({CAP_SPEED, CAP_MULTILINGUAL, CAP_SEEDED})  # deterministic graph
 
     def __init__(self, options=None):
         super().__init__(options)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import CAP_SPEED, Engine, EngineError, EngineVoice, SamplingParams, make_onnx_session
+from .base import CAP_SEEDED, CAP_SPEED, Engine, EngineError, EngineVoice, SamplingParams, make_onnx_session
 
 logger = logging.getLogger(__name__)
 
@@ -17,7 +17,7 @@ class PiperEngine(Engine):
     name = "piper"
     sample_rate = 22050
     languages = ("en",)
-    capabilities = frozenset({CAP_SPEED})
+    capabilities = frozenset({CAP_SPEED, CAP_SEEDED})
 
     def __init__(self, options=None):
         super().__init__(options)
@@ -90,6 +90,11 @@ class PiperEngine(Engine):
         piper_voice = self._voice(voice)
         config = SynthesisConfig(length_scale=piper_voice.config.length_scale / max(speed, 0.05),
                                  normalize_audio=False)
+        if sampling is not None and sampling.seed is not None:
+            # The VITS graph draws its noise from an unseedable generator; a seeded request
+            # gets the noise-free rendering, which is the same for the same input every time.
+            config.noise_scale = 0.0
+            config.noise_w_scale = 0.0
         parts = [np.asarray(ids_audio, dtype=np.float32).ravel()
                  for ids_audio in self._sentences(piper_voice, text, config)]
         if not parts:

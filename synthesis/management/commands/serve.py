@@ -53,6 +53,12 @@ class Command(BaseCommand):
                           f"{added} new built-in voices")
         if opts["role_dir"]:
             call_command("import_roles", opts["role_dir"])
+        from tasks import services as task_services
+
+        orphans = task_services.fail_orphans_of_this_process_mode()
+        if orphans:
+            self.stdout.write(f"{orphans} task(s) left unfinished by the last run marked failed")
+        task_services.start_sweeper()
         services.get_dispatcher()
         self._serve(opts["host"], opts["port"])
 

@@ -1,0 +1,206 @@
+"""Fish Speech dialect: /v1/tts, /v1/references/*, /v1/vqgan/*, /v1/health.
+
+Bodies may be JSON or msgpack; structured responses follow ?format= or Accept.
+Errors are {"detail": "..."} with the spec's status codes (400 for bad parameters).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+from asgiref.sync import sync_to_async
+from rest_framework import serializers
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from voices import services as voice_services
+
+from .. import services
+from ..engines.base import CAP_CODEC
+from ..errors import Conflict, InvalidInput, NotImplementedByEngine
+from ..types import SynthesisRequest, Turn
+from .common import DialectView, audio_response, prepare_reference, reference_bytes, sampling_params
+from .msgpack import BytesJSONRenderer, FormatOrAccept, MsgpackParser, MsgpackRenderer, XMsgpackParser
+
+FISH_FORMATS = ("wav", "pcm", "mp3", "opus")
+REFERENCE_ID = re.compile(r"^[A-Za-z0-9_\- ]{1,255}$")
+
+
+class AudioBytesField(serializers.Field):
+    """Raw bytes (msgpack) or a base64 string (JSON)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, (bytes, bytearray)):
+            return bytes(data)
+        if isinstance(data, str):
+            try:
+                return base64.b64decode(data, validate=True)
+            except (binascii.Error, ValueError) as e:
+                raise serializers.ValidationError("must be bytes or valid base64") from e
+        raise serializers.ValidationError("must be bytes or a base64 string")
+
+    def to_representation(self, value):
+        return base64.b64encode(value).decode()
+
+
+class ReferenceAudioSerializer(serializers.Serializer):
+    audio = AudioBytesField()
+    text = serializers.CharField(allow_blank=True, trim_whitespace=False)
+
+
+class TTSRequestSerializer(serializers.Serializer):
+    """Fish Speech's ServeTTSRequest."""
+
+    text = serializers.CharField(trim_whitespace=False)
+    chunk_length = serializers.IntegerField(default=200, min_value=100, max_value=300)
+    format = serializers.ChoiceField(FISH_FORMATS, default="wav")
+    references = ReferenceAudioSerializer(many=True, required=False, default=list)
+    reference_id = serializers.CharField(required=False, allow_null=True, allow_blank=True, default=None)
+    seed = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=0)
+    use_memory_cache = serializers.ChoiceField(("on", "off"), default="off")
+    normalize = serializers.BooleanField(default=True)
+    streaming = serializers.BooleanField(default=False)
+    max_new_tokens = serializers.IntegerField(default=1024, min_value=0)
+    top_p = serializers.FloatField(default=0.8, min_value=0.1, max_value=1.0)
+    repetition_penalty = serializers.FloatField(default=1.1, min_value=0.9, max_value=2.0)
+    temperature = serializers.FloatField(default=0.8, min_value=0.1, max_value=1.0)
+
+
+def window_for(chunk_length: int) -> int:
+    """chunk_length counts characters; segments count words or Han characters (about 5 to 1)."""
+    return max(20, chunk_length // 5)
+
+
+async def build_request(data: dict) -> SynthesisRequest:
+    """The shared request for a validated ServeTTSRequest: reference_id wins over references."""
+    text = services.check_text(data["text"])
+    if data.get("reference_id"):
+        voice = await voice_services.aresolve_voice(data["reference_id"])
+    else:
+        for i, ref in enumerate(data.get("references") or []):
+            # Validated and prepared like every reference; the embedded engines cannot clone,
+            # so the default voice speaks.
+            await prepare_reference(ref["audio"], f"references[{i}].audio",
+                                    cached=data["use_memory_cache"] == "on")
+        voice = voice_services.to_ref(await sync_to_async(voice_services.default_voice)())
+    window = window_for(data["chunk_length"])
+    return SynthesisRequest(
+        turns=[Turn(voice, text)], sampling=sampling_params(data), length_threshold=window, window_size=window,
+        normalize=data["normalize"], dialect="fish")
+
+
+class FishView(DialectView):
+    parser_classes = [JSONParser, MsgpackParser, XMsgpackParser, MultiPartParser, FormParser]
+    renderer_classes = [BytesJSONRenderer, MsgpackRenderer]
+    content_negotiation_class = FormatOrAccept
+
+    def validation_response(self, exc):
+        response = super().validation_response(exc)
+        response.status_code = 400
+        return response
+
+
+class TTSView(FishView):
+    async def post(self, request):
+        data = TTSRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        data = data.validated_data
+        job = services.start_synthesis(await build_request(data))
+        fmt = data["format"]
+        return await audio_response(job, fmt, data["streaming"],
+                                    {"Content-Disposition": f"attachment; filename=audio.{fmt}"},
+                                    content_type="application/octet-stream" if fmt == "pcm" else None)
+
+
+class AddReferenceView(FishView):
+    async def post(self, request):
+        ref_id = str(request.data.get("id", "")).strip()
+        text = request.data.get("text")
+        upload = request.data.get("audio")
+        if not REFERENCE_ID.match(ref_id):
+            raise InvalidInput("id must be 1-255 letters, digits, '-', '_' or spaces", field="id")
+        if upload is None or isinstance(upload, str):
+            raise InvalidInput("audio must be an uploaded file", field="audio")
+        if text is None:
+            raise InvalidInput("text is required", field="text")
+        if await sync_to_async(voice_services.voice_exists)(ref_id):
+            raise Conflict(f"Reference voice '{ref_id}' already exists", field="id")
+        raw = await reference_bytes(None, upload, "audio", "audio")
+        prepared = await prepare_reference(raw, "audio")
+        await sync_to_async(voice_services.add_voice)(ref_id, prepared.wav_bytes(), str(text))
+        return Response({"success": True, "message": f"Reference voice '{ref_id}' added successfully",
+                         "reference_id": ref_id})
+
+
+class ListReferencesView(FishView):
+    async def get(self, request):
+        ids = await sync_to_async(voice_services.role_names)()
+        return Response({"success": True, "reference_ids": ids, "message": f"Found {len(ids)} reference voices"})
+
+
+class DeleteReferenceView(FishView):
+    async def delete(self, request):
+        ref_id = str(request.data.get("reference_id", "")).strip()
+        if not ref_id:
+            raise InvalidInput("reference_id is required", field="reference_id")
+        await sync_to_async(voice_services.delete_voice)(ref_id)
+        return Response({"success": True, "message": f"Reference voice '{ref_id}' deleted successfully",
+                         "reference_id": ref_id})
+
+
+class UpdateReferenceView(FishView):
+    async def post(self, request):
+        old = str(request.data.get("old_reference_id", "")).strip()
+        new = str(request.data.get("new_reference_id", "")).strip()
+        if not old:
+            raise InvalidInput("old_reference_id is required", field="old_reference_id")
+        if not REFERENCE_ID.match(new):
+            raise InvalidInput("new_reference_id must be 1-255 letters, digits, '-', '_' or spaces",
+                               field="new_reference_id")
+        await sync_to_async(voice_services.rename_voice)(old, new)
+        return Response({"success": True,
+                         "message": f"Reference voice renamed from '{old}' to '{new}' successfully",
+                         "old_reference_id": old, "new_reference_id": new})
+
+
+def codec_engine():
+    """A loaded engine with the codec capability, or a 501 naming what is loaded."""
+    from django.conf import settings
+
+    engines = [services.load_engine(name) for name in settings.TTS_ENGINES]
+    for engine in engines:
+        if engine.has(CAP_CODEC):
+            return engine
+    raise NotImplementedByEngine(
+        f"No codec model is loaded: the active engines ({', '.join(e.name for e in engines)}) have no "
+        "VQGAN codec, so /v1/vqgan/encode and /v1/vqgan/decode are unavailable")
+
+
+class VQGANEncodeView(FishView):
+    async def post(self, request):
+        engine = codec_engine()
+        audios = request.data.get("audios")
+        if not isinstance(audios, list) or not audios:
+            raise InvalidInput("audios must be a non-empty list of audio bytes", field="audios")
+        tokens = []
+        for i, audio in enumerate(audios):
+            raw = AudioBytesField().run_validation(audio)
+            prepared = await prepare_reference(raw, f"audios[{i}]")
+            tokens.append(await sync_to_async(engine.encode_audio, thread_sensitive=False)(
+                prepared.samples, prepared.sample_rate))
+        return Response({"tokens": tokens})
+
+
+class VQGANDecodeView(FishView):
+    async def post(self, request):
+        engine = codec_engine()
+        tokens = request.data.get("tokens")
+        if not isinstance(tokens, list) or not tokens:
+            raise InvalidInput("tokens must be a non-empty list of token arrays", field="tokens")
+        audios = []
+        for item in tokens:
+            samples = await sync_to_async(engine.decode_tokens, thread_sensitive=False)(item)
+            audios.append(samples.astype("<f2").tobytes())  # PCM float16, as the spec says
+        return Response({"audios": audios})
+

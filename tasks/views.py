@@ -1,0 +1,85 @@
+"""Fish Speech async task endpoints: create, status, download, stop one, stop all."""
+from __future__ import annotations
+
+from asgiref.sync import sync_to_async
+from django.http import FileResponse
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from synthesis.api.fish import FishView, TTSRequestSerializer, build_request
+from synthesis.audio.encoders import CONTENT_TYPES
+from synthesis.errors import InvalidInput, NotFound
+
+from . import services
+from .models import TaskRecord
+
+
+class AsyncGenerateSerializer(TTSRequestSerializer):
+    step_id = serializers.CharField(max_length=255)
+    format = serializers.ChoiceField(("wav", "pcm", "mp3", "opus"), default="mp3")
+    max_new_tokens = serializers.IntegerField(default=2048, min_value=0)
+
+
+def public_fields(data: dict) -> dict:
+    """The request as recorded: reference audio bytes are summarized, not stored."""
+    fields = {k: v for k, v in data.items() if k != "references"}
+    fields["references"] = [{"text": r["text"], "audio_bytes": len(r["audio"])} for r in data.get("references", [])]
+    return fields
+
+
+def _epoch(value):
+    return value.timestamp() if value else None
+
+
+def status_body(record: TaskRecord) -> dict:
+    done = record.status == TaskRecord.Status.COMPLETED
+    return {"success": True, "step_id": record.step_id, "status": record.status,
+            "created_at": _epoch(record.created_at), "started_at": _epoch(record.started_at),
+            "completed_at": _epoch(record.completed_at),
+            "download_url": f"/download_result/{record.step_id}" if done else None,
+            "error": record.error or None}
+
+
+class GenerateAsyncView(FishView):
+    async def post(self, request):
+        data = AsyncGenerateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        data = data.validated_data
+        synthesis_request = await build_request(data)
+        record = await sync_to_async(services.create_task)(data["step_id"], synthesis_request, data["format"],
+                                                          public_fields(data))
+        return Response({"success": True, "message": "Task created and started", "step_id": record.step_id,
+                         "status": TaskRecord.Status.PENDING})
+
+
+class TaskStatusView(FishView):
+    async def get(self, request, step_id):
+        record = await sync_to_async(TaskRecord.objects.filter(step_id=step_id).first)()
+        if record is None:
+            return Response({"success": False, "step_id": step_id, "status": "not_found",
+                             "detail": f"Task {step_id} not found"}, status=404)
+        return Response(status_body(record))
+
+
+class DownloadResultView(FishView):
+    async def get(self, request, step_id):
+        record = await sync_to_async(services.get_task)(step_id)
+        if record.status != TaskRecord.Status.COMPLETED:
+            raise InvalidInput(f"Task {step_id} is not completed (status: {record.status})")
+        if not record.result:
+            raise NotFound(f"Task {step_id} has no result file")
+        handle = await sync_to_async(record.result.open)("rb")
+        return FileResponse(handle, content_type=CONTENT_TYPES.get(record.format, "application/octet-stream"),
+                            as_attachment=True, filename=f"audio.{record.format}")
+
+
+class StopAllView(FishView):
+    async def post(self, request):
+        count = await sync_to_async(services.stop_all)()
+        return Response({"success": True, "message": f"Stopped {count} task(s)"})
+
+
+class StopTaskView(FishView):
+    async def post(self, request, step_id):
+        await sync_to_async(services.stop_task)(step_id)
+        return Response({"success": True, "message": f"Task {step_id} stopped", "step_id": step_id})
