@@ -1,0 +1,82 @@
+"""Helper processes for end-to-end tests and the local cluster: redis-server, Celery workers."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .liveserver import ROOT, free_port
+
+
+class RedisServer:
+    """A private redis-server on a free port, keeping nothing on disk."""
+
+    def __init__(self, workdir: Path, port: int | None = None):
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed (scripts/test installs it with apt-get)")
+        self.port = port or free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.workdir = workdir
+        self.process = None
+        self.binary = binary
+
+    def start(self) -> "RedisServer":
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+class CeleryWorker:
+    """`celery -A ttsproject worker` in its own process, logging to a file."""
+
+    def __init__(self, workdir: Path, env: dict, name: str = "worker1", queues: str = "tts"):
+        self.log_path = workdir / f"{name}.log"
+        self.log = open(self.log_path, "wb")
+        environment = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "ttsproject", "worker", "-l", "info", "-P", "solo",
+             "-Q", queues, "-n", f"{name}@%h", "--without-gossip", "--without-mingle"],
+            cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout: float = 60.0) -> "CeleryWorker":
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited: {self.log_text()[-2000:]}")
+            if "ready." in self.log_text():
+                return self
+            time.sleep(0.2)
+        raise RuntimeError(f"worker not ready: {self.log_text()[-2000:]}")
+
+    def log_text(self) -> str:
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.log.close()
