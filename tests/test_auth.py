@@ -6,6 +6,10 @@ PROTECTED = [
     ("post", "/speak"), ("post", "/v1/speak"), ("post", "/multi_speak"), ("post", "/add_speaker"),
     ("post", "/delete_speaker"), ("get", "/audio_roles"), ("get", "/v1/audio_roles"),
     ("post", "/v1/audio/speech"), ("get", "/v1/models"), ("get", "/v1/audio/voices"),
+    ("post", "/v1/tts"), ("post", "/v1/references/add"), ("get", "/v1/references/list"),
+    ("delete", "/v1/references/delete"), ("post", "/v1/references/update"), ("post", "/v1/vqgan/encode"),
+    ("post", "/v1/vqgan/decode"), ("post", "/generate_audio_enhanced_async"), ("get", "/get_task_status/x"),
+    ("get", "/download_result/x"), ("post", "/stop_generation"), ("post", "/stop_async_task/x"),
 ]
 
 
@@ -33,7 +37,7 @@ def test_openai_paths_get_openai_shaped_401(client, keyed):
     assert body["error"]["code"] == "invalid_api_key"
 
 
-@pytest.mark.parametrize("path", ["/healthz", "/health"])
+@pytest.mark.parametrize("path", ["/healthz", "/health", "/v1/health"])
 def test_health_probes_need_no_key(client, keyed, path):
     assert client.get(path).status_code == 200
 

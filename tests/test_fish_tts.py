@@ -110,3 +110,12 @@ def test_memory_cache_prepares_a_repeated_reference_once(client, fake_voices):
     tts(client, body, "msgpack")
     tts(client, body, "msgpack")
     assert services.reference_cache.hits >= 1
+
+
+def test_an_engine_failure_is_500_with_detail(client, fake_voices):
+    from tests.fakes import FakeEngine
+
+    FakeEngine.fail_on = "boom"
+    response = tts(client, {"text": "boom", "format": "wav"})
+    assert response.status_code == 500
+    assert "synthesis failed" in response.json()["detail"]
