@@ -46,6 +46,8 @@ def render(segment: PlannedSegment, request: SynthesisRequest, rate: int,
     audio = engine.synthesize(segment.text, segment.voice.voice_id, language=segment.voice.language,
                               speed=engine_speed, sampling=request.sampling)
     audio = effects.shift_pitch(audio, request.pitch)
+    if request.volume != 1.0:
+        audio = audio * request.volume
     audio = effects.limit(audio, engine.sample_rate)
     audio = np.concatenate([audio, effects.silence(segment.pause_after, engine.sample_rate)])
     return effects.resample(audio, engine.sample_rate, rate)

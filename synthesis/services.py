@@ -47,6 +47,9 @@ def get_dispatcher() -> Dispatcher:
             if _dispatcher is None:
                 _dispatcher = LocalDispatcher(workers=settings.TTS_WORKERS, max_ahead=settings.TTS_MAX_AHEAD,
                                               engine_loader=load_engine)
+                from .metrics import bind_dispatcher
+
+                bind_dispatcher(lambda: _dispatcher.stats() if _dispatcher else {})
     return _dispatcher
 
 

@@ -31,6 +31,7 @@ class SynthesisRequest:
     turns: list[Turn]
     speed: float = 1.0  # multiplier; 1.0 is the engine's natural rate
     pitch: float = 0.0  # semitones
+    volume: float = 1.0  # gain before the limiter
     sampling: SamplingParams = field(default_factory=SamplingParams)
     length_threshold: int = 50
     window_size: int = 50

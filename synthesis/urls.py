@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .api import fish, flashtts, health, openai
+from .api import fish, flashtts, health, lighttts, openai, openspeech
 
 flash_synthesis = [
     ("speak", flashtts.SpeakView),
@@ -23,8 +23,15 @@ urlpatterns = [
     path("v1/references/update", fish.UpdateReferenceView.as_view()),
     path("v1/vqgan/encode", fish.VQGANEncodeView.as_view()),
     path("v1/vqgan/decode", fish.VQGANDecodeView.as_view()),
-    path("v1/health", health.health),
-    path("healthz", health.health),
-    path("health", health.health),
+    path("inference_zero_shot", lighttts.ZeroShotView.as_view(), name="lighttts-zero-shot"),
+    path("query_tts_model", lighttts.QueryModelsView.as_view(), name="lighttts-models"),
+    path("api/tts/stream", openspeech.StreamView.as_view(), name="openspeech-stream"),
+    path("api/tts/interrupt", openspeech.InterruptView.as_view(), name="openspeech-interrupt"),
+    path("api/healthz", health.status_ok),
+    path("v1/health", health.status_ok),
+    path("healthz", health.ok),
+    path("health", health.ok),
+    path("liveness", health.ok),
     path("readiness", health.readiness),
+    path("metrics", health.prometheus),
 ]

@@ -8,10 +8,21 @@ import pytest
 
 from tasks import services
 from tasks.models import TaskRecord
-from tests.audio import decode
+from tests.audio import body_of, decode
 from tests.fakes import FakeEngine
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def finish_task_threads():
+    """Let this test's task runners end before the database is flushed."""
+    yield
+    if FakeEngine.gate is not None:
+        FakeEngine.gate.set()
+    if services._executor is not None:
+        services._executor.shutdown(wait=True)
+        services._executor = None
 
 
 def create(client, step_id="task_001", text="one two three four", packer="msgpack", **extra):
@@ -42,7 +53,7 @@ def test_a_task_runs_to_completion_and_its_result_downloads(client, fake_voices)
     assert body["created_at"] <= body["started_at"] <= body["completed_at"]
     download = client.get("/download_result/task_001")
     assert download.status_code == 200 and download["Content-Type"] == "audio/mpeg"
-    samples, rate = decode(b"".join(download.streaming_content), "mp3")
+    samples, rate = decode(body_of(download), "mp3")
     assert len(samples) / rate == pytest.approx(4 * 0.12 + 0.18, abs=0.15)
     record = TaskRecord.objects.get(step_id="task_001")
     assert record.engine == "fake" and record.audio_duration == pytest.approx(0.66, abs=0.05)

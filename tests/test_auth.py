@@ -10,6 +10,8 @@ PROTECTED = [
     ("delete", "/v1/references/delete"), ("post", "/v1/references/update"), ("post", "/v1/vqgan/encode"),
     ("post", "/v1/vqgan/decode"), ("post", "/generate_audio_enhanced_async"), ("get", "/get_task_status/x"),
     ("get", "/download_result/x"), ("post", "/stop_generation"), ("post", "/stop_async_task/x"),
+    ("post", "/inference_zero_shot"), ("get", "/query_tts_model"), ("post", "/api/tts/stream"),
+    ("post", "/api/tts/interrupt"), ("get", "/metrics"),
 ]
 
 
@@ -37,7 +39,7 @@ def test_openai_paths_get_openai_shaped_401(client, keyed):
     assert body["error"]["code"] == "invalid_api_key"
 
 
-@pytest.mark.parametrize("path", ["/healthz", "/health", "/v1/health"])
+@pytest.mark.parametrize("path", ["/healthz", "/health", "/liveness", "/readiness", "/v1/health", "/api/healthz"])
 def test_health_probes_need_no_key(client, keyed, path):
     assert client.get(path).status_code == 200
 

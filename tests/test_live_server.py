@@ -50,6 +50,6 @@ def test_a_stream_over_http_decodes_from_its_first_chunk(server):
 
 
 def test_health_and_readiness(server):
-    assert requests.get(f"{server.url}/healthz").json() == {"status": "ok"}
+    assert requests.get(f"{server.url}/healthz").json() == {"message": "Ok"}
     assert requests.get(f"{server.url}/readiness").json() == {"message": "Ok"}
     assert "joe" in requests.get(f"{server.url}/audio_roles").json()["roles"]

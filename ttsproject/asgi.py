@@ -1,4 +1,4 @@
-"""ASGI entry point for daphne: HTTP through Django (WebSockets join in a later issue)."""
+"""ASGI entry point for daphne: HTTP through Django, WebSockets through Channels consumers."""
 import os
 
 from django.core.asgi import get_asgi_application
@@ -6,6 +6,11 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ttsproject.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from synthesis.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter({
+    "http": django_asgi_app,
+    "websocket": URLRouter(websocket_urlpatterns),
+})

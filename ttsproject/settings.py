@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "synthesis.api.auth.ApiKeyMiddleware",
+    "synthesis.api.middleware.MetricsAndLimitsMiddleware",
 ]
 APPEND_SLASH = False
 
@@ -101,6 +102,9 @@ TEMPLATES = [{
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # A file, not shared-cache memory: task threads write while tests read, and only a file
+    # database waits for a lock instead of failing with "table is locked".
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 STATIC_URL = "static/"
@@ -173,3 +177,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "tts"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {"sweep-tasks": {"task": "tasks.tasks.sweep_tasks", "schedule": 60.0}}
+
+# --- realtime dialects, limits, metrics ------------------------------------------
+TTS_LIGHTTTS_SAMPLE_RATE = _int("TTS_LIGHTTTS_SAMPLE_RATE", 16000, minimum=8000)
+TTS_WS_MAX_CONNECTIONS = _int("TTS_WS_MAX_CONNECTIONS", 100, minimum=1)
+TTS_BISTREAM_IDLE_FLUSH = env.float("TTS_BISTREAM_IDLE_FLUSH", default=0.6)
+# Per-client-IP rate limit, e.g. "10/minute" (the LightTTS production setting); empty: off.
+TTS_RATE_LIMIT = env.str("TTS_RATE_LIMIT", default="")
+TTS_RATE_LIMIT_SCOPE = env.str("TTS_RATE_LIMIT_SCOPE", default="unauthenticated")
+if TTS_RATE_LIMIT_SCOPE not in ("unauthenticated", "all"):
+    raise ImproperlyConfigured("TTS_RATE_LIMIT_SCOPE must be 'unauthenticated' or 'all'")

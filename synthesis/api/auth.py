@@ -9,6 +9,7 @@ from django.utils.deprecation import MiddlewareMixin
 
 PUBLIC_PATHS = {"/", "/ui", "/healthz", "/health", "/liveness", "/readiness", "/v1/health", "/api/healthz",
                 "/favicon.ico"}
+LIGHTTTS_PREFIXES = ("/inference_zero_shot", "/query_tts_model")
 PUBLIC_PREFIXES = ("/static/", "/admin/")
 OPENAI_PREFIXES = ("/v1/audio/speech", "/v1/models", "/v1/audio/voices")
 
@@ -26,14 +27,20 @@ def key_matches(token: str) -> bool:
     return not key or (bool(token) and hmac.compare_digest(token.encode(), key.encode()))
 
 
-def unauthorized_response(path: str) -> JsonResponse:
-    message = "Invalid or missing API key: send Authorization: Bearer <key>"
+def error_response(path: str, status: int, message: str, code: str) -> JsonResponse:
+    """An error outside any view (auth, rate limit), in the error shape of the path's dialect."""
     if path.startswith(OPENAI_PREFIXES):
-        body = {"error": {"message": message, "type": "invalid_request_error", "param": None,
-                          "code": "invalid_api_key"}}
+        body = {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}
+    elif path.startswith(LIGHTTTS_PREFIXES):
+        body = {"message": message, "detail": message, "error_code": code.upper()}
     else:
         body = {"detail": message}
-    response = JsonResponse(body, status=401)
+    return JsonResponse(body, status=status)
+
+
+def unauthorized_response(path: str) -> JsonResponse:
+    response = error_response(path, 401, "Invalid or missing API key: send Authorization: Bearer <key>",
+                              "invalid_api_key")
     response["WWW-Authenticate"] = "Bearer"
     return response
 

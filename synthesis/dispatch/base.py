@@ -36,6 +36,7 @@ class Job:
         self.total_segments = total_segments
         self.submitted_at = time.monotonic()
         self.first_chunk_at: float | None = None
+        self.audio_samples = 0
         self.error: BaseException | None = None
         self.cancelled = False
         self.done = total_segments == 0
@@ -52,6 +53,7 @@ class Job:
                 return
             if self.first_chunk_at is None:
                 self.first_chunk_at = time.monotonic()
+            self.audio_samples += len(chunk.samples)
             self._chunks.append(chunk)
             self._wake()
 
@@ -60,6 +62,15 @@ class Job:
             self.error = self.error or error
             self.done = True
             self._wake()
+        if error is None and not self.cancelled:
+            self._observe()
+
+    def _observe(self) -> None:
+        from .. import metrics
+
+        ttfa = self.first_chunk_at - self.submitted_at if self.first_chunk_at else None
+        metrics.observe_job(self.request.dialect, self.request.turns[0].voice.engine, ttfa,
+                            time.monotonic() - self.submitted_at, self.audio_samples / self.sample_rate)
 
     def _wake(self) -> None:
         self._cond.notify_all()

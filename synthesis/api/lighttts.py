@@ -1,0 +1,102 @@
+"""LightTTS dialect: /inference_zero_shot, /query_tts_model; 16-bit mono PCM out.
+
+Errors are {"message", "detail", "error_code"}; text over the limit is 422 as the spec shows.
+"""
+from __future__ import annotations
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from voices import services as voice_services
+
+from .. import services
+from ..errors import EngineUnavailable, TextTooLong, TTSError
+from ..types import SynthesisRequest, Turn, VoiceRef
+from .common import DialectView, audio_response, prepare_reference, reference_bytes
+
+ERROR_CODES = {400: "INVALID_PARAMETER", 401: "UNAUTHORIZED", 404: "NOT_FOUND", 413: "FILE_TOO_LARGE",
+               422: "VALIDATION_ERROR", 429: "RATE_LIMITED", 500: "INTERNAL_ERROR", 503: "MODEL_NOT_READY"}
+MESSAGES = {400: "Invalid request", 401: "Unauthorized", 404: "Not found", 413: "File too large",
+            422: "Validation failed", 500: "Synthesis failed", 503: "Model not ready"}
+
+
+def error_body(status: int, message: str, code: str | None = None) -> dict:
+    return {"message": MESSAGES.get(status, "Error"), "detail": message,
+            "error_code": code if code and code.isupper() else ERROR_CODES.get(status, "ERROR")}
+
+
+class ZeroShotSerializer(serializers.Serializer):
+    tts_text = serializers.CharField(trim_whitespace=False)
+    prompt_text = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    prompt_wav = serializers.FileField()
+    stream = serializers.BooleanField(default=False)
+    tts_model_name = serializers.CharField(default="default")
+    speed = serializers.FloatField(default=1.0, min_value=0.5, max_value=2.0)
+
+
+def model_names() -> list[str]:
+    return list(settings.TTS_ENGINES)
+
+
+def engine_for(model_name: str) -> str:
+    """`default` is the default voice's engine; otherwise an enabled engine's name."""
+    if model_name in ("", "default"):
+        return voice_services.default_voice().engine
+    if model_name not in settings.TTS_ENGINES:
+        raise TTSError(f"tts_model_name {model_name!r} is not loaded; loaded: {', '.join(model_names())}",
+                       field="tts_model_name", status=404)
+    return model_name
+
+
+def voice_for_model(model_name: str) -> VoiceRef:
+    """The voice that speaks a zero-shot request on a model without cloning: its default voice."""
+    engine = engine_for(model_name)
+    default = voice_services.default_voice()
+    if default.engine == engine:
+        return voice_services.to_ref(default)
+    voice = voice_services.Voice.objects.enabled().filter(engine=engine, is_builtin=True).first()
+    if voice is None:
+        raise EngineUnavailable(f"model {engine!r} has no voice")
+    return voice_services.to_ref(voice)
+
+
+class LightView(DialectView):
+    def error_body(self, status, message, field, code, details=None):
+        return error_body(status, message)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, TextTooLong):
+            return Response({"message": "Text too long", "detail": exc.message, "error_code": "TEXT_TOO_LONG"},
+                            status=422)
+        return super().handle_exception(exc)
+
+    def validation_response(self, exc):
+        response = super().validation_response(exc)
+        response.status_code = 400
+        return response
+
+
+class ZeroShotView(LightView):
+    async def post(self, request):
+        data = ZeroShotSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        data = data.validated_data
+        text = services.check_text(data["tts_text"], field="tts_text")
+        voice = await sync_to_async(voice_for_model)(data["tts_model_name"])
+        raw = await reference_bytes(None, data["prompt_wav"], "prompt_wav", "prompt_wav")
+        await prepare_reference(raw, "prompt_wav")  # validated; the embedded engines cannot clone
+        rate = settings.TTS_LIGHTTTS_SAMPLE_RATE
+        job = services.start_synthesis(SynthesisRequest([Turn(voice, text)], speed=data["speed"],
+                                                        sample_rate=rate, dialect="lighttts"))
+        return await audio_response(job, "pcm", data["stream"], {"X-Sample-Rate": str(rate)},
+                                    content_type="application/octet-stream")
+
+
+class QueryModelsView(LightView):
+    async def get(self, request):
+        return Response({"tts_models": model_names()})
+
+    async def post(self, request):
+        return Response({"tts_models": model_names()})

@@ -1,0 +1,79 @@
+"""OpenSpeech-style session streaming (seed 004): /api/tts/stream, /api/tts/interrupt, /api/healthz."""
+from __future__ import annotations
+
+import uuid
+
+from asgiref.sync import sync_to_async
+from django.http import JsonResponse, StreamingHttpResponse
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from voices import services as voice_services
+
+from .. import services
+from ..audio.encoders import make_encoder
+from ..errors import NotFound, VoiceNotFound
+from ..sessions import sessions
+from ..types import SynthesisRequest, Turn
+from .common import DialectView
+
+
+class StreamSerializer(serializers.Serializer):
+    text = serializers.CharField(trim_whitespace=False)
+    session_id = serializers.CharField(required=False, max_length=255)
+    voice_type = serializers.CharField(required=False, max_length=255)
+
+
+async def resolve_voice_type(voice_type: str | None):
+    """voice_type names a catalog voice; unknown ids (the hosted service's) get the default voice."""
+    if voice_type:
+        try:
+            return await voice_services.aresolve_voice(voice_type)
+        except VoiceNotFound:
+            pass
+    return voice_services.to_ref(await sync_to_async(voice_services.default_voice)())
+
+
+async def session_stream(job, session_id: str, token: str, fmt: str = "mp3"):
+    """Encoded audio until the job ends or the session is taken over; always a clean ending."""
+    encoder = make_encoder(fmt, job.sample_rate)
+    try:
+        async for chunk in job:
+            data = encoder.feed(chunk.samples)
+            if data:
+                yield data
+            if not await sync_to_async(sessions.is_current, thread_sensitive=False)(session_id, token):
+                job.cancel()
+                break
+        tail = encoder.finish()
+        if tail:
+            yield tail
+    finally:
+        job.cancel()
+        await sync_to_async(sessions.end, thread_sensitive=False)(session_id, token)
+
+
+class StreamView(DialectView):
+    async def post(self, request):
+        data = StreamSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        data = data.validated_data
+        text = services.check_text(data["text"])
+        voice = await resolve_voice_type(data.get("voice_type"))
+        session_id = data.get("session_id") or uuid.uuid4().hex
+        job = services.start_synthesis(SynthesisRequest([Turn(voice, text)], dialect="openspeech"))
+        token = await sync_to_async(sessions.start, thread_sensitive=False)(session_id, job)
+        return StreamingHttpResponse(session_stream(job, session_id, token), content_type="audio/mpeg",
+                                     headers={"X-Session-Id": session_id, "Cache-Control": "no-store"})
+
+
+class InterruptView(DialectView):
+    async def post(self, request):
+        session_id = str(request.data.get("session_id", "")).strip()
+        if not await sync_to_async(sessions.interrupt, thread_sensitive=False)(session_id):
+            raise NotFound(f"session {session_id!r} not found", field="session_id")
+        return Response({"ok": True})
+
+
+async def healthz(request):
+    return JsonResponse({"status": "ok"})

@@ -1,0 +1,1 @@
+"""Channels consumers: LightTTS bistream and the OpenSpeech binary protocol."""
