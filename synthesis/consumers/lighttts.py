@@ -21,7 +21,9 @@ from ..types import SynthesisRequest, Turn
 from .base import (CLOSE_BAD_MESSAGE, CLOSE_NORMAL, CLOSE_NOT_FOUND, CLOSE_SERVER_ERROR,
                    CLOSE_TEXT_TOO_LONG, CLOSE_TOO_LARGE, TTSConsumer)
 
-_SENTENCE = re.compile(r".*?[.!?。！？；;…]+[\"'”’)）]*(?:\s+|$)", re.S)
+# A Latin sentence is closed once whitespace follows its full stop ("3." may still become "3.5");
+# a CJK full stop closes at once.
+_SENTENCE = re.compile(r".*?(?:[.!?;…]+[\"'”’)）]*\s+|[。！？；]+[”’)）]*)", re.S)
 CLOSE_FOR_STATUS = {404: CLOSE_NOT_FOUND, 413: CLOSE_TOO_LARGE, 422: CLOSE_TEXT_TOO_LONG}
 
 AWAIT_INIT, AWAIT_AUDIO, AWAIT_TEXT, FINISHING = "init", "audio", "text", "finishing"
