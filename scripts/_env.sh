@@ -17,6 +17,9 @@ ensure_venv() {  # ensure_venv REQUIREMENTS_FILE
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
     "$VENV/bin/python" -m pip install -q --upgrade pip
     "$VENV/bin/python" -m pip install -q -r "$req"
+    # resemblyzer's speaker-encoder weights only: its torch dependency is not installed;
+    # the project runs the encoder in numpy (synthesis/speaker/encoder.py).
+    "$VENV/bin/python" -m pip install -q --no-deps resemblyzer==0.1.4
     echo "$digest" > "$stamp"
   fi
   export PATH="$VENV/bin:$PATH"

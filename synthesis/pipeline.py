@@ -43,8 +43,9 @@ def render(segment: PlannedSegment, request: SynthesisRequest, rate: int,
     # Pitch is shifted by resampling, which also shortens the audio by `factor`;
     # asking the engine for speech slower by that factor keeps the duration.
     engine_speed = request.speed / factor if engine.has(CAP_SPEED) else 1.0
+    extra = {"latent": segment.voice.latent} if segment.voice.latent else {}
     audio = engine.synthesize(segment.text, segment.voice.voice_id, language=segment.voice.language,
-                              speed=engine_speed, sampling=request.sampling)
+                              speed=engine_speed, sampling=request.sampling, **extra)
     audio = effects.shift_pitch(audio, request.pitch)
     if request.volume != 1.0:
         audio = audio * request.volume

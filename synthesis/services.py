@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from collections.abc import AsyncIterator
 
 from django.conf import settings
@@ -20,6 +21,7 @@ _dispatcher_lock = threading.Lock()
 
 def engine_options(name: str) -> EngineOptions:
     extra = dict(settings.TTS_ENGINE_OPTIONS.get(name, {}))
+    extra.setdefault("speaker_cache", str(Path(settings.TTS_CACHE_DIR) / "speaker"))
     return EngineOptions(intra_op_threads=settings.TTS_ORT_THREADS,
                          voices_dir=extra.pop("voices_dir", ""), cache_dir=extra.pop("cache_dir", ""),
                          model_path=extra.pop("model_path", ""), extra=extra)
@@ -60,6 +62,34 @@ def set_dispatcher(dispatcher: Dispatcher | None) -> None:
         if _dispatcher is not None and _dispatcher is not dispatcher:
             _dispatcher.shutdown()
         _dispatcher = dispatcher
+
+
+def clone_engine() -> Engine:
+    """The engine that speaks cloned voices: TTS_CLONE_ENGINE, else the first that can clone."""
+    from .engines.base import CAP_CLONE
+
+    names = [settings.TTS_CLONE_ENGINE] + [n for n in settings.TTS_ENGINES if n != settings.TTS_CLONE_ENGINE]
+    for name in names:
+        if name in settings.TTS_ENGINES and load_engine(name).has(CAP_CLONE):
+            return load_engine(name)
+    raise EngineUnavailable("no loaded engine can clone voices")
+
+
+latent_cache: dict[tuple[str, str], str] = {}
+
+
+def reference_latent(prepared: reference.PreparedReference, engine: Engine) -> str:
+    """Base64 latent of a prepared reference for `engine`, computed once per recording."""
+    key = (reference_cache.key(prepared.samples.tobytes()), engine.name)
+    latent = latent_cache.get(key)
+    if latent is None:
+        import base64
+
+        latent = base64.b64encode(engine.prepare_reference(prepared.samples, prepared.sample_rate)).decode()
+        if len(latent_cache) > 512:
+            latent_cache.clear()
+        latent_cache[key] = latent
+    return latent
 
 
 def check_text(text: str, field: str = "text") -> str:

@@ -16,6 +16,7 @@ class VoiceRef:
     engine: str
     voice_id: str
     language: str = ""
+    latent: str = ""  # base64 latent of a cloned voice (clone-capable engines)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from .api import fish, flashtts, health, lighttts, openai, openspeech
 flash_synthesis = [
     ("speak", flashtts.SpeakView),
     ("multi_speak", flashtts.MultiSpeakView),
+    ("clone_voice", flashtts.CloneVoiceView),
     ("add_speaker", flashtts.AddSpeakerView),
     ("delete_speaker", flashtts.DeleteSpeakerView),
     ("audio_roles", flashtts.AudioRolesView),

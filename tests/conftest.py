@@ -12,12 +12,16 @@ def tts_settings(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.TTS_ENGINES = ["fake", "piper", "kokoro"]
     settings.TTS_DEFAULT_VOICE = "fake_a"
+    settings.TTS_CLONE_ENGINE = "fake"
     settings.TTS_API_KEY = ""
     settings.TTS_URL_ALLOWLIST = []
     services.set_dispatcher(None)
     FakeEngine.gate = None
     FakeEngine.fail_on = None
     FakeEngine.calls = []
+    FakeEngine.prepared = 0
+    services.latent_cache.clear()
+    services.reference_cache.clear()
     yield settings
     if FakeEngine.gate is not None:
         FakeEngine.gate.set()

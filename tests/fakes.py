@@ -1,23 +1,30 @@
 """A deterministic fake engine: a tone per word, so tests run without model weights."""
 from __future__ import annotations
 
+import base64
 import threading
 
 import numpy as np
 
-from synthesis.engines.base import CAP_SPEED, Engine, EngineVoice
+from synthesis.engines.base import CAP_CLONE, CAP_SPEED, Engine, EngineVoice
 
 WORD_SECONDS = 0.12
+
+
+def dominant_frequency(samples: np.ndarray, rate: int) -> float:
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    return float(np.fft.rfftfreq(len(samples), 1 / rate)[int(np.argmax(spectrum[1:])) + 1])
 
 
 class FakeEngine(Engine):
     name = "fake"
     sample_rate = 16000
     languages = ("en", "zh")
-    capabilities = frozenset({CAP_SPEED})
+    capabilities = frozenset({CAP_SPEED, CAP_CLONE})
     calls: list[str] = []
     gate: threading.Event | None = None  # when set by a test, segments after the first wait for it
     fail_on: str | None = None
+    prepared = 0  # references analysed
 
     def load(self):
         FakeEngine.calls = []
@@ -25,7 +32,11 @@ class FakeEngine(Engine):
     def voices(self):
         return [EngineVoice("fake_a", "en", "female", "fake A"), EngineVoice("fake_b", "en", "male", "fake B")]
 
-    def synthesize(self, text, voice, *, language="", speed=1.0, sampling=None):
+    def prepare_reference(self, samples, sample_rate):
+        FakeEngine.prepared += 1
+        return np.array([dominant_frequency(samples, sample_rate)], dtype=np.float64).tobytes()
+
+    def synthesize(self, text, voice, *, language="", speed=1.0, sampling=None, latent=""):
         if FakeEngine.gate is not None and FakeEngine.calls:
             assert FakeEngine.gate.wait(10), "test gate never opened"
         FakeEngine.calls.append(text)
@@ -34,5 +45,7 @@ class FakeEngine(Engine):
         words = max(1, len(text.split()) + sum(1 for c in text if "\u4e00" <= c <= "\u9fff"))
         n = int(words * WORD_SECONDS * self.sample_rate / speed)
         freq = 220.0 if voice == "fake_a" else 140.0
+        if latent:  # a cloned voice speaks at the reference's dominant frequency
+            freq = float(np.frombuffer(base64.b64decode(latent), dtype=np.float64)[0])
         t = np.arange(n) / self.sample_rate
         return (0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32)

@@ -158,6 +158,8 @@ TTS_ENGINE_OPTIONS = {
                "model_path": env.str("KOKORO_MODEL_PATH", default=""),
                "cache_dir": env.str("KOKORO_CACHE_DIR", default=str(Path(TTS_CACHE_DIR) / "kokoro"))},
 }
+# Engine that speaks cloned voices (/clone_voice, voice=<audio>, voices added from audio).
+TTS_CLONE_ENGINE = env.str("TTS_CLONE_ENGINE", default="kokoro")
 # Hosts a user-supplied reference URL may resolve to although they are private (tests only).
 TTS_URL_ALLOWLIST = env.list("TTS_URL_ALLOWLIST", default=[])
 TTS_URL_TIMEOUT = env.float("TTS_URL_TIMEOUT", default=10.0)

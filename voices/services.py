@@ -1,6 +1,7 @@
 """The voice catalog's verbs: resolve, register built-ins, add, delete, import roles."""
 from __future__ import annotations
 
+import base64
 import logging
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
 from synthesis.engines.base import Engine
-from synthesis.errors import Conflict, InvalidInput, VoiceNotFound
+from synthesis.errors import Conflict, InvalidInput, TTSError, VoiceNotFound
 from synthesis.types import VoiceRef
 
 from .models import Voice
@@ -21,18 +22,67 @@ OPENAI_VOICE_NAMES = {"alloy", "ash", "ballad", "coral", "echo", "fable", "nova"
 AUDIO_SUFFIXES = {".wav", ".mp3", ".flac", ".ogg", ".opus", ".m4a", ".aac", ".webm"}
 
 
+_latents: dict[tuple[int, str], str] = {}
+
+
+def latent_text(voice: Voice) -> str:
+    """The voice's stored latent as base64 ('' if none), read from storage once per version."""
+    if not voice.latent:
+        return ""
+    key = (voice.pk, voice.latent.name)
+    if key not in _latents:
+        with voice.latent.open("rb") as f:
+            _latents[key] = base64.b64encode(f.read()).decode()
+    return _latents[key]
+
+
 def to_ref(voice: Voice) -> VoiceRef:
-    return VoiceRef(voice.name, voice.engine, voice.engine_voice, voice.language)
+    return VoiceRef(voice.name, voice.engine, voice.engine_voice, voice.language, latent_text(voice))
 
 
 def resolve_voice(name: str, *, openai_aliases: bool = False) -> VoiceRef:
-    """The enabled catalog voice called `name`; OpenAI's stock names map to the default voice."""
+    """The enabled catalog voice called `name`, or a blend like `a(2)+b(1)` an engine can speak.
+
+    OpenAI's stock names map to the default voice.
+    """
     voice = Voice.objects.enabled().filter(name=name).first()
     if voice is None and openai_aliases and name.lower() in OPENAI_VOICE_NAMES:
         voice = Voice.objects.enabled().filter(name=settings.TTS_DEFAULT_VOICE).first()
-    if voice is None:
+    if voice is not None:
+        return to_ref(voice)
+    engine = blend_engine(name)
+    if engine is None:
         raise VoiceNotFound(f"voice {name!r} not found", field="voice")
-    return to_ref(voice)
+    return VoiceRef(name, engine, name, "multi")
+
+
+def blend_engine(spec: str) -> str | None:
+    """The enabled engine that can speak the blend `spec`, if any."""
+    if "+" not in spec and "(" not in spec:
+        return None
+    from synthesis import services as synthesis_services
+
+    for engine_name in settings.TTS_ENGINES:
+        try:
+            engine = synthesis_services.load_engine(engine_name)
+        except TTSError:
+            continue
+        if engine.is_voice(spec):
+            return engine_name
+    return None
+
+
+def add_blend(name: str, spec: str, *, created_by: str = "api") -> Voice:
+    """Save a weighted blend of voicepacks (e.g. `jf_alpha(2)+jm_kumo(1)`) as a catalog voice."""
+    engine = blend_engine(spec)
+    if engine is None:
+        raise InvalidInput(f"blend {spec!r} names voices no engine can blend", field="blend")
+    try:
+        with transaction.atomic():
+            return Voice.objects.create(name=name, engine=engine, engine_voice=spec, language="multi",
+                                        created_by=created_by, description=f"Blend of {spec}")
+    except IntegrityError as e:
+        raise Conflict(f"voice {name!r} already exists", field="name") from e
 
 
 async def aresolve_voice(name: str, *, openai_aliases: bool = False) -> VoiceRef:
@@ -65,26 +115,41 @@ def default_voice() -> Voice:
     return voice
 
 
-def add_voice(name: str, wav_bytes: bytes, reference_text: str = "", *, created_by: str = "api") -> Voice:
-    """Store a prepared reference (16-bit WAV) as a new catalog voice."""
+def add_voice(name: str, prepared, reference_text: str = "", *, created_by: str = "api") -> Voice:
+    """Store a prepared reference and its latent (for the clone engine) as a new catalog voice.
+
+    The latent is computed once here, so speaking with the voice never analyses it again.
+    """
+    from synthesis import services as synthesis_services
+
     name = (name or "").strip()
     if not name or len(name) > 255:
         raise InvalidInput("name must be 1-255 characters", field="name")
-    base = default_voice()
-    voice = Voice(name=name, engine=base.engine, engine_voice=base.engine_voice, language=base.language,
+    engine = synthesis_services.clone_engine()
+    latent = base64.b64decode(synthesis_services.reference_latent(prepared, engine))
+    voice = Voice(name=name, engine=engine.name, engine_voice="", language="multi",
                   reference_text=reference_text or "", created_by=created_by,
-                  description=f"Added from reference audio; spoken by {base.name} on the CPU engines.")
+                  description=f"Cloned from reference audio ({prepared.duration:.1f} s) by timbre matching on "
+                              f"{engine.name}.")
     try:
         with transaction.atomic():
             voice.save()
-            voice.reference_audio.save(f"{_slug(name)}.wav", ContentFile(wav_bytes), save=True)
+            voice.reference_audio.save(f"{_slug(name)}.wav", ContentFile(prepared.wav_bytes()), save=False)
+            voice.latent.save(f"{_slug(name)}.latent.npz", ContentFile(latent), save=False)
+            voice.save()
     except IntegrityError as e:
+        _delete_files(voice)
         raise Conflict(f"voice {name!r} already exists", field="name") from e
     except Exception:
-        if voice.reference_audio:
-            voice.reference_audio.delete(save=False)  # no half-written file stays behind
+        _delete_files(voice)  # no half-written file stays behind
         raise
     return voice
+
+
+def _delete_files(voice: Voice) -> None:
+    for f in (voice.reference_audio, voice.latent):
+        if f:
+            f.delete(save=False)
 
 
 def delete_voice(name: str) -> None:
@@ -107,7 +172,7 @@ def import_role_dir(directory: Path, prepare) -> tuple[list[str], list[str]]:
     """Import a role directory (Flash-TTS roles or Fish Speech references/<id>/):
     one folder per voice with an audio file and an optional transcript (.txt or .lab).
 
-    `prepare` turns raw audio bytes into a prepared WAV (the reference intake).
+    `prepare` turns raw audio bytes into a PreparedReference (the reference intake).
     Returns (imported names, skipped names with reasons).
     """
     directory = Path(directory)
@@ -125,8 +190,7 @@ def import_role_dir(directory: Path, prepare) -> tuple[list[str], list[str]]:
         text_file = next((f for f in sorted(role.iterdir()) if f.suffix.lower() in (".txt", ".lab")), None)
         text = text_file.read_text(encoding="utf-8").strip() if text_file else ""
         try:
-            wav = prepare(audio.read_bytes())
-            add_voice(role.name, wav, text, created_by="import_roles")
+            add_voice(role.name, prepare(audio.read_bytes()), text, created_by="import_roles")
         except (InvalidInput, Conflict) as e:
             skipped.append(f"{role.name}: {e}")
             continue

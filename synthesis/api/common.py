@@ -17,9 +17,10 @@ from adrf.views import APIView
 from .. import services
 from ..audio.encoders import FORMATS
 from ..dispatch import Job, SynthesisFailed
-from ..engines.base import SamplingParams
+from ..engines.base import CAP_CLONE, SamplingParams
 from ..errors import InvalidInput, PayloadTooLarge, TTSError
 from ..reference import read_audio_source
+from ..types import VoiceRef
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,19 @@ async def reference_bytes(value: str | None, upload, field: str, file_field: str
 
 async def prepare_reference(data: bytes, field: str, cached: bool = True):
     return await sync_to_async(services.prepare_reference, thread_sensitive=False)(data, field, cached)
+
+
+def _clone_ref(data: bytes, field: str, cached: bool, engine_name: str | None) -> VoiceRef:
+    prepared = services.prepare_reference(data, field, cached)
+    engine = services.load_engine(engine_name) if engine_name else services.clone_engine()
+    if not engine.has(CAP_CLONE):
+        engine = services.clone_engine()
+    return VoiceRef("reference", engine.name, "", "multi", services.reference_latent(prepared, engine))
+
+
+async def cloned_voice(data: bytes, field: str, cached: bool = True, engine: str | None = None) -> VoiceRef:
+    """A voice that follows the reference recording `data` (checked, prepared, analysed once)."""
+    return await sync_to_async(_clone_ref, thread_sensitive=False)(data, field, cached, engine)
 
 
 async def audio_response(job: Job, fmt: str, stream: bool, headers: dict | None = None,

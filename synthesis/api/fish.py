@@ -20,7 +20,8 @@ from .. import services
 from ..engines.base import CAP_CODEC
 from ..errors import Conflict, InvalidInput, NotImplementedByEngine
 from ..types import SynthesisRequest, Turn
-from .common import DialectView, audio_response, prepare_reference, reference_bytes, sampling_params
+from .common import (DialectView, audio_response, cloned_voice, prepare_reference, reference_bytes,
+                     sampling_params)
 from .msgpack import BytesJSONRenderer, FormatOrAccept, MsgpackParser, MsgpackRenderer, XMsgpackParser
 
 FISH_FORMATS = ("wav", "pcm", "mp3", "opus")
@@ -75,14 +76,16 @@ def window_for(chunk_length: int) -> int:
 async def build_request(data: dict) -> SynthesisRequest:
     """The shared request for a validated ServeTTSRequest: reference_id wins over references."""
     text = services.check_text(data["text"])
+    references = data.get("references") or []
     if data.get("reference_id"):
         voice = await voice_services.aresolve_voice(data["reference_id"])
+    elif references:
+        # The first reference is the voice; every one is checked like any reference audio.
+        cached = data["use_memory_cache"] == "on"
+        voice = await cloned_voice(references[0]["audio"], "references[0].audio", cached=cached)
+        for i, ref in enumerate(references[1:], start=1):
+            await prepare_reference(ref["audio"], f"references[{i}].audio", cached=cached)
     else:
-        for i, ref in enumerate(data.get("references") or []):
-            # Validated and prepared like every reference; the embedded engines cannot clone,
-            # so the default voice speaks.
-            await prepare_reference(ref["audio"], f"references[{i}].audio",
-                                    cached=data["use_memory_cache"] == "on")
         voice = voice_services.to_ref(await sync_to_async(voice_services.default_voice)())
     window = window_for(data["chunk_length"])
     return SynthesisRequest(
@@ -128,7 +131,7 @@ class AddReferenceView(FishView):
             raise Conflict(f"Reference voice '{ref_id}' already exists", field="id")
         raw = await reference_bytes(None, upload, "audio", "audio")
         prepared = await prepare_reference(raw, "audio")
-        await sync_to_async(voice_services.add_voice)(ref_id, prepared.wav_bytes(), str(text))
+        await sync_to_async(voice_services.add_voice)(ref_id, prepared, str(text))
         return Response({"success": True, "message": f"Reference voice '{ref_id}' added successfully",
                          "reference_id": ref_id})
 

@@ -16,7 +16,7 @@ from ..errors import Conflict, InvalidInput
 from ..text import RoleTagError, split_roles
 from ..types import SynthesisRequest, Turn
 from .common import (FORMAT_CHOICES, LEVELS, PITCH_SEMITONES, SPEED_FACTORS, DialectView, SamplingFields,
-                     SegmentFields, audio_response, choice, prepare_reference, reference_bytes,
+                     SegmentFields, audio_response, choice, cloned_voice, prepare_reference, reference_bytes,
                      sampling_params)
 
 
@@ -30,6 +30,13 @@ class SynthesisFields(SamplingFields, SegmentFields):
 
 class SpeakSerializer(SynthesisFields):
     name = serializers.CharField()
+
+
+class CloneSerializer(SynthesisFields):
+    reference_audio = serializers.CharField(required=False, allow_blank=True)
+    reference_audio_file = serializers.FileField(required=False)
+    reference_text = serializers.CharField(required=False, allow_blank=True, default="")
+    latent_file = serializers.FileField(required=False)  # Mega-engine latents: accepted, not used here
 
 
 class FlashView(DialectView):
@@ -61,6 +68,18 @@ class SpeakView(FlashView):
         return await respond([Turn(voice, text)], data)
 
 
+class CloneVoiceView(FlashView):
+    async def post(self, request):
+        data = CloneSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        data = data.validated_data
+        text = services.check_text(data["text"])
+        raw = await reference_bytes(data.get("reference_audio"), data.get("reference_audio_file"),
+                                    "reference_audio", "reference_audio_file")
+        voice = await cloned_voice(raw, "reference_audio")
+        return await respond([Turn(voice, text)], data)
+
+
 class MultiSpeakView(FlashView):
     async def post(self, request):
         data = SynthesisFields(data=request.data)
@@ -77,6 +96,7 @@ class MultiSpeakView(FlashView):
 
 class AddSpeakerSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=255)
+    blend = serializers.CharField(required=False, allow_blank=True)
     audio = serializers.CharField(required=False, allow_blank=True, trim_whitespace=True)
     reference_text = serializers.CharField(required=False, allow_blank=True, default="")
     audio_file = serializers.FileField(required=False)
@@ -91,9 +111,12 @@ class AddSpeakerView(FlashView):
         exists = await sync_to_async(voice_services.voice_exists)(data["name"])
         if exists:
             raise Conflict(f"voice {data['name']!r} already exists", field="name")
+        if data.get("blend"):
+            await sync_to_async(voice_services.add_blend)(data["name"], data["blend"])
+            return Response({"success": True, "role": data["name"]})
         raw = await reference_bytes(data.get("audio"), data.get("audio_file"), "audio", "audio_file")
         prepared = await prepare_reference(raw, "audio")
-        await sync_to_async(voice_services.add_voice)(data["name"], prepared.wav_bytes(), data["reference_text"])
+        await sync_to_async(voice_services.add_voice)(data["name"], prepared, data["reference_text"])
         return Response({"success": True, "role": data["name"]})
 
 

@@ -12,9 +12,9 @@ from rest_framework.response import Response
 from voices import services as voice_services
 
 from .. import services
-from ..errors import EngineUnavailable, TextTooLong, TTSError
-from ..types import SynthesisRequest, Turn, VoiceRef
-from .common import DialectView, audio_response, prepare_reference, reference_bytes
+from ..errors import TextTooLong, TTSError
+from ..types import SynthesisRequest, Turn
+from .common import DialectView, audio_response, cloned_voice, reference_bytes
 
 ERROR_CODES = {400: "INVALID_PARAMETER", 401: "UNAUTHORIZED", 404: "NOT_FOUND", 413: "FILE_TOO_LARGE",
                422: "VALIDATION_ERROR", 429: "RATE_LIMITED", 500: "INTERNAL_ERROR", 503: "MODEL_NOT_READY"}
@@ -50,18 +50,6 @@ def engine_for(model_name: str) -> str:
     return model_name
 
 
-def voice_for_model(model_name: str) -> VoiceRef:
-    """The voice that speaks a zero-shot request on a model without cloning: its default voice."""
-    engine = engine_for(model_name)
-    default = voice_services.default_voice()
-    if default.engine == engine:
-        return voice_services.to_ref(default)
-    voice = voice_services.Voice.objects.enabled().filter(engine=engine, is_builtin=True).first()
-    if voice is None:
-        raise EngineUnavailable(f"model {engine!r} has no voice")
-    return voice_services.to_ref(voice)
-
-
 class LightView(DialectView):
     def error_body(self, status, message, field, code, details=None):
         return error_body(status, message)
@@ -84,9 +72,9 @@ class ZeroShotView(LightView):
         data.is_valid(raise_exception=True)
         data = data.validated_data
         text = services.check_text(data["tts_text"], field="tts_text")
-        voice = await sync_to_async(voice_for_model)(data["tts_model_name"])
+        engine = await sync_to_async(engine_for)(data["tts_model_name"])
         raw = await reference_bytes(None, data["prompt_wav"], "prompt_wav", "prompt_wav")
-        await prepare_reference(raw, "prompt_wav")  # validated; the embedded engines cannot clone
+        voice = await cloned_voice(raw, "prompt_wav", engine=engine)
         rate = settings.TTS_LIGHTTTS_SAMPLE_RATE
         job = services.start_synthesis(SynthesisRequest([Turn(voice, text)], speed=data["speed"],
                                                         sample_rate=rate, dialect="lighttts"))

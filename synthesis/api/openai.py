@@ -17,8 +17,10 @@ from voices.models import Voice
 from .. import services
 from ..dispatch import Job
 from ..types import SynthesisRequest, Turn
+from ..reference import looks_like_url
+from ..types import VoiceRef
 from .common import (FORMAT_CHOICES, LEVELS, PITCH_SEMITONES, DialectView, SamplingFields, SegmentFields,
-                     audio_response, choice, sampling_params)
+                     audio_response, choice, cloned_voice, reference_bytes, sampling_params)
 
 
 class SpeechSerializer(SamplingFields, SegmentFields):
@@ -49,7 +51,7 @@ class SpeechView(OpenAIView):
         data.is_valid(raise_exception=True)
         data = data.validated_data
         text = services.check_text(data["input"], field="input")
-        voice = await voice_services.aresolve_voice(data["voice"], openai_aliases=True)
+        voice = await speech_voice(data["voice"])
         job = services.start_synthesis(SynthesisRequest(
             turns=[Turn(voice, text)], speed=data["speed"], pitch=PITCH_SEMITONES[data["pitch"]],
             sampling=sampling_params(data), length_threshold=data["length_threshold"],
@@ -60,6 +62,14 @@ class SpeechView(OpenAIView):
                                          headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
         # OpenAI streams speech audio as it is produced; SDKs read it chunk by chunk.
         return await audio_response(job, data["response_format"], stream=True)
+
+
+async def speech_voice(value: str) -> VoiceRef:
+    """A catalog voice or blend by name, or a clone when `voice` holds audio (base64 or a URL)."""
+    if looks_like_url(value) or len(value) > 255 or value.startswith("data:"):
+        raw = await reference_bytes(value, None, "voice", "voice")
+        return await cloned_voice(raw, "voice")
+    return await voice_services.aresolve_voice(value, openai_aliases=True)
 
 
 async def sse_events(job: Job, fmt: str, text: str):

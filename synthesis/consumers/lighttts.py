@@ -14,7 +14,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from .. import services
-from ..api.lighttts import error_body, voice_for_model
+from ..api.common import cloned_voice
+from ..api.lighttts import engine_for, error_body
 from ..audio.encoders import to_pcm16
 from ..errors import PayloadTooLarge, TextTooLong, TTSError
 from ..types import SynthesisRequest, Turn
@@ -78,8 +79,7 @@ class BistreamConsumer(TTSConsumer):
     async def handle_init(self, data: dict):
         if "tts_text" in data:
             raise ProtocolError("send the init message (prompt_text, tts_model_name) first")
-        model = str(data.get("tts_model_name") or "default")
-        self.voice = await sync_to_async(voice_for_model)(model)
+        self.engine = await sync_to_async(engine_for)(str(data.get("tts_model_name") or "default"))
         self.state = AWAIT_AUDIO
 
     async def handle_audio(self, data: bytes | None):
@@ -87,8 +87,7 @@ class BistreamConsumer(TTSConsumer):
             raise ProtocolError("expected the reference audio as one binary message")
         if len(data) > settings.TTS_MAX_UPLOAD_BYTES:
             raise PayloadTooLarge(f"reference audio is larger than {settings.TTS_MAX_UPLOAD_BYTES} bytes")
-        # Validated like every reference; the embedded engines speak with the model's voice.
-        await sync_to_async(services.prepare_reference, thread_sensitive=False)(data, "prompt_wav")
+        self.voice = await cloned_voice(data, "prompt_wav", engine=self.engine)
         self.state = AWAIT_TEXT
 
     async def handle_text(self, data: dict):

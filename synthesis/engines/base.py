@@ -79,12 +79,24 @@ class Engine(ABC):
     @abstractmethod
     def synthesize(
         self, text: str, voice: str, *, language: str = "", speed: float = 1.0,
-        sampling: SamplingParams | None = None,
+        sampling: SamplingParams | None = None, latent: str = "",
     ) -> np.ndarray:
-        """Synthesize one normalized text segment into mono float32 samples."""
+        """Synthesize one normalized text segment into mono float32 samples.
+
+        `latent` (engines with the clone capability): a prepared reference, as
+        prepare_reference() made it, base64-encoded; the voice then follows the reference.
+        """
+
+    def prepare_reference(self, samples: np.ndarray, sample_rate: int) -> bytes:
+        """Clone-capable engines: a reference recording -> latent bytes."""
+        raise NotImplementedError(f"{self.name} cannot clone")
 
     def default_voice(self) -> str:
         return self.voices()[0].id
+
+    def is_voice(self, voice: str) -> bool:
+        """Whether `voice` names something this engine can speak (a voice id or a blend)."""
+        return any(v.id == voice for v in self.voices())
 
     def encode_audio(self, samples: np.ndarray, sample_rate: int) -> list:
         """Codec engines: audio to token arrays (list[list[int]])."""

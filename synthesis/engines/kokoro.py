@@ -11,7 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import CAP_MULTILINGUAL, CAP_SEEDED, CAP_SPEED, Engine, EngineError, EngineVoice, make_onnx_session
+from .base import (CAP_CLONE, CAP_MULTILINGUAL, CAP_SEEDED, CAP_SPEED, Engine, EngineError, EngineVoice,
+                   make_onnx_session)
+from .cloning import TimbreCloning, decode_latent
 
 MAX_PHONEMES = 510
 _PARTS = 4
@@ -76,11 +78,11 @@ def split_languages(text: str) -> list[tuple[str, str]]:
     return runs
 
 
-class KokoroEngine(Engine):
+class KokoroEngine(TimbreCloning, Engine):
     name = "kokoro"
     sample_rate = 24000
     languages = ("en", "zh")
-    capabilities = frozenset({CAP_SPEED, CAP_MULTILINGUAL, CAP_SEEDED})  # deterministic graph
+    capabilities = frozenset({CAP_SPEED, CAP_MULTILINGUAL, CAP_SEEDED, CAP_CLONE})  # deterministic graph
 
     def __init__(self, options=None):
         super().__init__(options)
@@ -134,10 +136,38 @@ class KokoroEngine(Engine):
         return list(self._meta.values())
 
     def style(self, voice: str) -> np.ndarray:
-        try:
+        """A voicepack, or the weighted mean of several written as `a(2)+b(1)`."""
+        if voice in self._styles:
             return self._styles[voice]
-        except KeyError as e:
-            raise EngineError(f"kokoro: unknown voice {voice!r}") from e
+        parts = parse_blend(voice)
+        missing = [name for name, _ in parts if name not in self._styles]
+        if missing or not parts:
+            raise EngineError(f"kokoro: unknown voice {missing[0] if missing else voice!r}")
+        total = sum(weight for _, weight in parts)
+        return sum(self._styles[name] * (weight / total) for name, weight in parts).astype(np.float32)
+
+    def is_voice(self, voice: str) -> bool:
+        try:
+            self.style(voice)
+        except EngineError:
+            return False
+        return True
+
+    # cloning: blend the two voicepacks nearest to the reference --------------------------
+    def candidates(self) -> list[str]:
+        return list(self._styles)
+
+    def synthesize_base(self, text, voice, speed):
+        return self.synthesize(text, voice, speed=speed)
+
+    def clone_base(self, latent, exclude=()):
+        ranked = self.nearest(latent, exclude)[:2]
+        scores = np.array([score for _, score in ranked])
+        weights = np.exp((scores - scores.max()) / 0.03)
+        weights = weights / weights.sum()
+        spec = "+".join(f"{name}({weight:.3f})" for (name, _), weight in zip(ranked, weights))
+        profiles = [self.base_profile(name)[1] for name, _ in ranked]
+        return spec, blend_profiles(profiles, weights)
 
     def phonemize(self, text: str) -> str:
         """Phonemes for text, Han runs through misaki zh and the rest through espeak-ng."""
@@ -152,7 +182,9 @@ class KokoroEngine(Engine):
                     out.append(phonemes.strip())
         return " ".join(out)
 
-    def synthesize(self, text, voice, *, language="", speed=1.0, sampling=None):
+    def synthesize(self, text, voice, *, language="", speed=1.0, sampling=None, latent: str = ""):
+        if latent:
+            return self.synthesize_cloned(text, decode_latent(latent), speed)
         style = self.style(voice)
         tokens = [self._vocab[c] for c in self.phonemize(text) if c in self._vocab]
         pieces = [self._infer(tokens[i:i + MAX_PHONEMES], style, speed)
@@ -175,3 +207,27 @@ class _Token:
     def __init__(self, text: str):
         self.text = text
 
+
+
+_BLEND_PART = re.compile(r"^\s*([\w\-]+)\s*(?:\(\s*(\d+(?:\.\d+)?)\s*\))?\s*$")
+
+
+def parse_blend(spec: str) -> list[tuple[str, float]]:
+    """'jf_alpha(2)+jm_kumo(1)' -> [('jf_alpha', 2.0), ('jm_kumo', 1.0)]; [] if not a blend."""
+    parts = []
+    for piece in spec.split("+"):
+        match = _BLEND_PART.match(piece)
+        if not match:
+            return []
+        weight = float(match.group(2) or 1.0)
+        if weight <= 0:
+            return []
+        parts.append((match.group(1), weight))
+    return parts
+
+
+def blend_profiles(profiles, weights):
+    from ..speaker.timbre import TimbreProfile
+
+    arr = sum(p.to_array() * w for p, w in zip(profiles, weights))
+    return TimbreProfile.from_array(arr)

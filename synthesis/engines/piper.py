@@ -8,16 +8,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import CAP_SEEDED, CAP_SPEED, Engine, EngineError, EngineVoice, SamplingParams, make_onnx_session
+from .cloning import TimbreCloning, decode_latent
+from .base import CAP_CLONE, CAP_SEEDED, CAP_SPEED, Engine, EngineError, EngineVoice, SamplingParams, make_onnx_session
 
 logger = logging.getLogger(__name__)
 
 
-class PiperEngine(Engine):
+class PiperEngine(TimbreCloning, Engine):
     name = "piper"
     sample_rate = 22050
     languages = ("en",)
-    capabilities = frozenset({CAP_SPEED, CAP_SEEDED})
+    capabilities = frozenset({CAP_SPEED, CAP_SEEDED, CAP_CLONE})
 
     def __init__(self, options=None):
         super().__init__(options)
@@ -84,7 +85,16 @@ class PiperEngine(Engine):
     def voice_sample_rate(self, voice_id: str) -> int:
         return self._voice(voice_id).config.sample_rate
 
-    def synthesize(self, text, voice, *, language="", speed=1.0, sampling: SamplingParams | None = None):
+    def candidates(self) -> list[str]:
+        return list(self._paths)
+
+    def synthesize_base(self, text, voice, speed):
+        return self.synthesize(text, voice, speed=speed)
+
+    def synthesize(self, text, voice, *, language="", speed=1.0, sampling: SamplingParams | None = None,
+                   latent: str = ""):
+        if latent:
+            return self.synthesize_cloned(text, decode_latent(latent), speed)
         from piper.config import SynthesisConfig
 
         piper_voice = self._voice(voice)

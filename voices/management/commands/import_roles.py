@@ -5,8 +5,8 @@ from synthesis.errors import TTSError
 from voices.services import import_role_dir
 
 
-def prepare_wav(data: bytes) -> bytes:
-    return synthesis_services.prepare_reference(data, "audio").wav_bytes()
+def prepare(data: bytes):
+    return synthesis_services.prepare_reference(data, "audio")
 
 
 class Command(BaseCommand):
@@ -17,7 +17,7 @@ class Command(BaseCommand):
 
     def handle(self, directory, **options):
         try:
-            imported, skipped = import_role_dir(directory, prepare_wav)
+            imported, skipped = import_role_dir(directory, prepare)
         except TTSError as e:
             raise CommandError(str(e)) from e
         for name in imported:
