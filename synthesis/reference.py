@@ -83,9 +83,9 @@ def read_audio_source(value: str, field: str, limits: IntakeLimits) -> bytes:
 def _blocked(ip: ipaddress._BaseAddress) -> str | None:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
-    for attr, reason in (("is_loopback", "loopback"), ("is_private", "private"),
-                         ("is_link_local", "link-local"), ("is_multicast", "multicast"),
-                         ("is_reserved", "reserved"), ("is_unspecified", "unspecified")):
+    for attr, reason in (("is_loopback", "loopback"), ("is_link_local", "link-local"),
+                         ("is_multicast", "multicast"), ("is_unspecified", "unspecified"),
+                         ("is_reserved", "reserved"), ("is_private", "private")):
         if getattr(ip, attr):
             return reason
     if not ip.is_global:

@@ -1,4 +1,6 @@
 """The real weights, through the whole pipeline: English on both engines, Mandarin and mixed on kokoro."""
+import base64
+
 import numpy as np
 import pytest
 
@@ -82,3 +84,44 @@ def test_the_same_seed_gives_identical_audio_on_both_engines(client, real_voices
         first = body_of(client.post("/v1/tts", body, content_type="application/msgpack"))
         second = body_of(client.post("/v1/tts", body, content_type="application/msgpack"))
         assert first == second and len(first) > 10000
+
+
+def test_kokoro_speaks_a_blend_written_inline_and_saved(client, real_voices):
+    samples, rate = speak(client, "jf_alpha(2)+jm_kumo(1)", "A blended voice speaks.")
+    assert rate == 24000 and len(samples) / rate > 0.8
+    saved = client.post("/add_speaker", {"name": "my_blend", "blend": "jf_alpha(2)+jm_kumo(1)"})
+    assert saved.json() == {"success": True, "role": "my_blend"}
+    assert "my_blend" in client.get("/audio_roles").json()["roles"]
+    assert "my_blend" in [v["id"] for v in client.get("/v1/audio/voices").json()["data"]]
+    assert speak(client, "my_blend", "Saved blend.")[1] == 24000
+
+
+def test_a_blend_of_unknown_voicepacks_is_refused(client, real_voices):
+    response = client.post("/speak", {"name": "jf_alpha(1)+nobody(1)", "text": "x"},
+                           content_type="application/json")
+    assert response.status_code == 404
+    assert client.post("/add_speaker", {"name": "bad", "blend": "nobody(1)+x(2)"}).status_code == 400
+
+
+def test_kokoro_clones_toward_the_reference_speaker(client, real_voices, settings):
+    from synthesis import services
+    from synthesis.speaker import encoder
+
+    settings.TTS_CLONE_ENGINE = "kokoro"
+    piper = services.load_engine("piper")
+    reference = piper.synthesize("Good morning everyone, and welcome to the weekly meeting about our plans.", "joe")
+    import io
+
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, reference, 22050, format="WAV")
+    text = "The weather will be sunny tomorrow, with a light breeze in the afternoon."
+    response = client.post("/clone_voice", {"text": text, "response_format": "wav",
+                                            "reference_audio": base64.b64encode(buf.getvalue()).decode()})
+    cloned, rate = decode(body_of(response), "wav")
+    plain, _ = speak(client, "jf_alpha", text)
+    enc = encoder.get_encoder(services.load_engine("kokoro").speaker_cache())
+    target = enc.embed(reference, 22050)
+    assert rate == 24000 and 2.0 < len(cloned) / rate < 8.0
+    assert encoder.cosine(target, enc.embed(cloned, rate)) > encoder.cosine(target, enc.embed(plain, rate))

@@ -110,10 +110,11 @@ class KokoroEngine(TimbreCloning, Engine):
     def _load_g2p(self):
         from misaki import espeak, zh
 
-        # phonemizer warns on every segment whose word count changes (punctuation); not actionable.
-        logging.getLogger("phonemizer").setLevel(logging.ERROR)
         self._zh = zh.ZHG2P()
         self._en = espeak.EspeakFallback(british=False)
+        # phonemizer warns on every segment whose word count changes (punctuation); not actionable.
+        # Its logger is configured when the backend is built, so quiet it afterwards.
+        logging.getLogger("phonemizer").setLevel(logging.ERROR)
 
     def _scan(self, directory: Path):
         if not directory.is_dir():

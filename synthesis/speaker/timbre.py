@@ -15,8 +15,11 @@ import numpy as np
 BANDS = 64  # resolution of the stored average envelope (0 .. 8 kHz, linear)
 MAX_FREQ = 8000.0
 FRAME_PERIOD = 5.0
-MAX_EQ_DB = 9.0
-WARP_RANGE = (0.86, 1.16)
+MAX_EQ_DB = 12.0
+# Bands of the moving average over the equalizer: none. The benchmark's similarity gain fell as
+# smoothing grew (7 bands: +0.08, 3: +0.10, 1: +0.10 on a subset) with no loss of intelligibility.
+EQ_SMOOTH = 1
+WARP_RANGE = (0.8, 1.25)
 
 
 def _world():
@@ -94,7 +97,8 @@ def convert(samples: np.ndarray, rate: int, source: TimbreProfile, target: Timbr
     # Long-term equalizer: what is still different in the average envelope, smoothed and bounded.
     after = _band_envelope(warped, voiced, rate)
     diff = np.clip(strength * (target.envelope_db - after), -MAX_EQ_DB, MAX_EQ_DB)
-    diff = np.convolve(np.pad(diff, 3, mode="edge"), np.ones(7) / 7, mode="valid")
+    if EQ_SMOOTH > 1:
+        diff = np.convolve(np.pad(diff, EQ_SMOOTH // 2, mode="edge"), np.ones(EQ_SMOOTH) / EQ_SMOOTH, mode="valid")
     band_freqs = np.linspace(0, MAX_FREQ, BANDS)
     gain_db = np.interp(freqs, band_freqs, diff, right=diff[-1])
     sp_out = warped * (10 ** (gain_db / 10))[None, :]
