@@ -1,5 +1,9 @@
 from django.urls import path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
+from .api import schema  # noqa: F401  (attaches the OpenAPI descriptions)
+
+from . import views
 from .api import fish, flashtts, health, lighttts, openai, openspeech
 
 flash_synthesis = [
@@ -12,6 +16,11 @@ flash_synthesis = [
 ]
 
 urlpatterns = [
+    path("", views.index, name="index"),
+    path("ui", views.index, name="ui"),
+    path("docs/websockets", views.websocket_docs, name="websocket-docs"),
+    path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
     *[path(route, view.as_view(), name=route) for route, view in flash_synthesis],
     *[path(f"v1/{route}", view.as_view(), name=f"v1-{route}") for route, view in flash_synthesis],
     path("v1/audio/speech", openai.SpeechView.as_view(), name="openai-speech"),

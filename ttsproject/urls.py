@@ -1,8 +1,13 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.contrib.admin.views.decorators import staff_member_required
+from django.urls import include, path, re_path
+from django.views.static import serve
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Reference audio and samples, for the curators' preview players (staff only).
+    re_path(r"^media/(?P<path>.*)$", staff_member_required(serve), {"document_root": settings.MEDIA_ROOT}, name="media"),
     path("", include("synthesis.urls")),
     path("", include("tasks.urls")),
 ]

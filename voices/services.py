@@ -227,3 +227,23 @@ def rename_voice(old: str, new: str) -> Voice:
     except IntegrityError as e:
         raise Conflict(f"Reference voice '{new}' already exists", field="new_reference_id") from e
     return voice
+
+
+SAMPLE_SENTENCES = {"zh": "你好，欢迎使用语音合成服务。", "en": "Hello! This is a sample of my voice.",
+                    "multi": "Hello! This is a sample of my voice. 你好！"}
+
+
+def synthesize_sample(voice: Voice) -> Voice:
+    """Speak a sample sentence with the voice and store it as the voice's sample audio."""
+    from asgiref.sync import async_to_sync
+
+    from synthesis import services as synthesis_services
+    from synthesis.types import SynthesisRequest, Turn
+
+    text = SAMPLE_SENTENCES.get(voice.language, SAMPLE_SENTENCES["en"])
+    job = synthesis_services.start_synthesis(SynthesisRequest([Turn(to_ref(voice), text)], dialect="admin"))
+    data = async_to_sync(synthesis_services.encoded_whole)(job, "mp3")
+    if voice.sample_audio:
+        voice.sample_audio.delete(save=False)
+    voice.sample_audio.save(f"{_slug(voice.name)}.sample.mp3", ContentFile(data), save=True)
+    return voice

@@ -10,7 +10,7 @@ from django.utils.deprecation import MiddlewareMixin
 PUBLIC_PATHS = {"/", "/ui", "/healthz", "/health", "/liveness", "/readiness", "/v1/health", "/api/healthz",
                 "/favicon.ico"}
 LIGHTTTS_PREFIXES = ("/inference_zero_shot", "/query_tts_model")
-PUBLIC_PREFIXES = ("/static/", "/admin/")
+PUBLIC_PREFIXES = ("/static/", "/admin/", "/media/", "/docs", "/openapi.json")  # /media/: staff session
 OPENAI_PREFIXES = ("/v1/audio/speech", "/v1/models", "/v1/audio/voices")
 
 

@@ -10,6 +10,8 @@ import binascii
 import re
 
 from asgiref.sync import sync_to_async
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -28,6 +30,7 @@ FISH_FORMATS = ("wav", "pcm", "mp3", "opus")
 REFERENCE_ID = re.compile(r"^[A-Za-z0-9_\- ]{1,255}$")
 
 
+@extend_schema_field(OpenApiTypes.BYTE)
 class AudioBytesField(serializers.Field):
     """Raw bytes (msgpack) or a base64 string (JSON)."""
 
