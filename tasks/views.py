@@ -42,9 +42,7 @@ def status_body(record: TaskRecord) -> dict:
 
 class GenerateAsyncView(FishView):
     async def post(self, request):
-        data = AsyncGenerateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        data = data.validated_data
+        data = self.validated(AsyncGenerateSerializer, request)
         synthesis_request = await build_request(data)
         record = await sync_to_async(services.create_task)(data["step_id"], synthesis_request, data["format"],
                                                           public_fields(data))

@@ -116,6 +116,13 @@ class DialectView(APIView):
 
     content_negotiation_class = AnyAccept
     renderer_classes = [JSONRenderer]
+    validation_status = 422  # what the dialect answers for a field that fails validation
+
+    def validated(self, serializer_class, request) -> dict:
+        """The request body validated by `serializer_class` (errors go to handle_exception)."""
+        serializer = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
 
     def error_body(self, status: int, message: str, field: str | None, code: str, details=None) -> dict:
         return {"detail": details if details is not None else message}
@@ -140,9 +147,10 @@ class DialectView(APIView):
     def validation_response(self, exc: DRFValidationError) -> Response:
         errors = flatten_errors(exc.detail)
         field, message = errors[0] if errors else (None, "invalid request")
-        return Response(self.error_body(422, f"{field}: {message}" if field else message, field,
+        status = self.validation_status
+        return Response(self.error_body(status, f"{field}: {message}" if field else message, field,
                                         "validation_error", details=self.validation_details(errors)),
-                        status=422)
+                        status=status)
 
     def validation_details(self, errors):
         return None

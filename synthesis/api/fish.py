@@ -101,17 +101,12 @@ class FishView(DialectView):
     renderer_classes = [BytesJSONRenderer, MsgpackRenderer]
     content_negotiation_class = FormatOrAccept
 
-    def validation_response(self, exc):
-        response = super().validation_response(exc)
-        response.status_code = 400
-        return response
+    validation_status = 400
 
 
 class TTSView(FishView):
     async def post(self, request):
-        data = TTSRequestSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        data = data.validated_data
+        data = self.validated(TTSRequestSerializer, request)
         job = services.start_synthesis(await build_request(data))
         fmt = data["format"]
         return await audio_response(job, fmt, data["streaming"],

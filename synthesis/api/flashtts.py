@@ -60,9 +60,7 @@ async def respond(turns: list[Turn], data: dict):
 
 class SpeakView(FlashView):
     async def post(self, request):
-        data = SpeakSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        data = data.validated_data
+        data = self.validated(SpeakSerializer, request)
         text = services.check_text(data["text"])
         voice = await voice_services.aresolve_voice(data["name"])
         return await respond([Turn(voice, text)], data)
@@ -70,9 +68,7 @@ class SpeakView(FlashView):
 
 class CloneVoiceView(FlashView):
     async def post(self, request):
-        data = CloneSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        data = data.validated_data
+        data = self.validated(CloneSerializer, request)
         text = services.check_text(data["text"])
         raw = await reference_bytes(data.get("reference_audio"), data.get("reference_audio_file"),
                                     "reference_audio", "reference_audio_file")
@@ -82,9 +78,7 @@ class CloneVoiceView(FlashView):
 
 class MultiSpeakView(FlashView):
     async def post(self, request):
-        data = SynthesisFields(data=request.data)
-        data.is_valid(raise_exception=True)
-        data = data.validated_data
+        data = self.validated(SynthesisFields, request)
         text = services.check_text(data["text"])
         try:
             parts = split_roles(text)
@@ -105,9 +99,7 @@ class AddSpeakerSerializer(serializers.Serializer):
 
 class AddSpeakerView(FlashView):
     async def post(self, request):
-        data = AddSpeakerSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        data = data.validated_data
+        data = self.validated(AddSpeakerSerializer, request)
         exists = await sync_to_async(voice_services.voice_exists)(data["name"])
         if exists:
             raise Conflict(f"voice {data['name']!r} already exists", field="name")

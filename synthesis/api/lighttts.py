@@ -60,17 +60,12 @@ class LightView(DialectView):
                             status=422)
         return super().handle_exception(exc)
 
-    def validation_response(self, exc):
-        response = super().validation_response(exc)
-        response.status_code = 400
-        return response
+    validation_status = 400
 
 
 class ZeroShotView(LightView):
     async def post(self, request):
-        data = ZeroShotSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        data = data.validated_data
+        data = self.validated(ZeroShotSerializer, request)
         text = services.check_text(data["tts_text"], field="tts_text")
         engine = await sync_to_async(engine_for)(data["tts_model_name"])
         raw = await reference_bytes(None, data["prompt_wav"], "prompt_wav", "prompt_wav")

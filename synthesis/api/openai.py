@@ -39,17 +39,12 @@ class OpenAIView(DialectView):
         kind = "invalid_request_error" if status < 500 else "server_error"
         return {"error": {"message": message, "type": kind, "param": field, "code": code}}
 
-    def validation_response(self, exc):
-        response = super().validation_response(exc)
-        response.status_code = 400  # OpenAI reports field errors as 400
-        return response
+    validation_status = 400  # OpenAI reports field errors as 400
 
 
 class SpeechView(OpenAIView):
     async def post(self, request):
-        data = SpeechSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        data = data.validated_data
+        data = self.validated(SpeechSerializer, request)
         text = services.check_text(data["input"], field="input")
         voice = await speech_voice(data["voice"])
         job = services.start_synthesis(SynthesisRequest(

@@ -55,9 +55,7 @@ async def session_stream(job, session_id: str, token: str, fmt: str = "mp3"):
 
 class StreamView(DialectView):
     async def post(self, request):
-        data = StreamSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        data = data.validated_data
+        data = self.validated(StreamSerializer, request)
         text = services.check_text(data["text"])
         voice = await resolve_voice_type(data.get("voice_type"))
         session_id = data.get("session_id") or uuid.uuid4().hex
