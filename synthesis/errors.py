@@ -64,3 +64,14 @@ class EngineUnavailable(TTSError):
 class NotImplementedByEngine(TTSError):
     status = 501
     code = "not_implemented"
+
+
+class Overloaded(TTSError):
+    """Admission control: queued work is over the configured bound."""
+
+    status = 503
+    code = "overloaded"
+
+    def __init__(self, message: str, retry_after: int = 2):
+        super().__init__(message)
+        self.retry_after = retry_after

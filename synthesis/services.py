@@ -1,6 +1,7 @@
 """Synthesis services: engines from settings, the dispatcher, encoding of jobs."""
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from collections.abc import AsyncIterator
@@ -9,12 +10,13 @@ from django.conf import settings
 
 from . import reference
 from .audio.encoders import CONTENT_TYPES, FORMATS, make_encoder
-from .dispatch import Dispatcher, Job, LocalDispatcher
+from .dispatch import Dispatcher, Job, LocalDispatcher, SynthesisFailed
 from .engines import registry
 from .engines.base import Engine, EngineError, EngineOptions
-from .errors import EngineUnavailable, InvalidInput, TextTooLong
+from .errors import EngineUnavailable, InvalidInput, Overloaded, TextTooLong
 from .types import SynthesisRequest
 
+logger = logging.getLogger(__name__)
 _dispatcher: Dispatcher | None = None
 _dispatcher_lock = threading.Lock()
 
@@ -42,11 +44,32 @@ def load_engines() -> dict[str, Engine]:
     return {name: load_engine(name) for name in settings.TTS_ENGINES}
 
 
+WORKER_PROCESS = False  # set in Celery workers: they synthesize in-process
+_worker_redis = None
+
+
+def worker_redis():
+    global _worker_redis
+    if _worker_redis is None:
+        import redis
+
+        _worker_redis = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=10, retry_on_timeout=True,
+                                             health_check_interval=10)
+    return _worker_redis
+
+
 def get_dispatcher() -> Dispatcher:
+    """Celery workers over Redis when REDIS_URL is set (web processes only relay), else threads here."""
     global _dispatcher
     if _dispatcher is None:
         with _dispatcher_lock:
-            if _dispatcher is None:
+            if _dispatcher is None and settings.REDIS_URL and not WORKER_PROCESS:
+                from .dispatch.redis_streams import CeleryDispatcher
+
+                _dispatcher = CeleryDispatcher(settings.REDIS_URL, max_ahead=settings.TTS_MAX_AHEAD,
+                                               queue_timeout=settings.TTS_QUEUE_TIMEOUT,
+                                               engine_class=registry.engine_class)
+            elif _dispatcher is None:
                 _dispatcher = LocalDispatcher(workers=settings.TTS_WORKERS, max_ahead=settings.TTS_MAX_AHEAD,
                                               engine_loader=load_engine)
                 from .metrics import bind_dispatcher
@@ -108,8 +131,26 @@ def check_format(fmt: str, field: str = "response_format") -> str:
 
 
 def start_synthesis(request: SynthesisRequest) -> Job:
-    """Hand a request to the dispatcher; the job yields its audio chunks."""
-    return get_dispatcher().submit(request)
+    """Admit a request and hand it to the dispatcher; the job yields its audio chunks."""
+    dispatcher = get_dispatcher()
+    check_capacity(dispatcher)
+    return dispatcher.submit(request)
+
+
+def overload(dispatcher: Dispatcher | None = None) -> str:
+    """Why new work would be refused now ('' when there is room)."""
+    stats = (dispatcher or get_dispatcher()).stats()
+    if stats.get("active_jobs", 0) >= settings.TTS_MAX_ACTIVE_JOBS:
+        return f"{stats['active_jobs']} jobs are running (limit {settings.TTS_MAX_ACTIVE_JOBS})"
+    if stats.get("queued_seconds", 0.0) >= settings.TTS_MAX_QUEUED_SECONDS:
+        return f"{stats['queued_seconds']:.0f} s of audio are queued (limit {settings.TTS_MAX_QUEUED_SECONDS})"
+    return ""
+
+
+def check_capacity(dispatcher: Dispatcher) -> None:
+    reason = overload(dispatcher)
+    if reason:
+        raise Overloaded(f"The server is at capacity: {reason}; retry shortly", retry_after=2)
 
 
 def intake_limits() -> reference.IntakeLimits:
@@ -145,6 +186,11 @@ async def encoded_stream(job: Job, fmt: str) -> AsyncIterator[bytes]:
         tail = encoder.finish()
         if tail:
             yield tail
+    except SynthesisFailed as e:
+        # Headers are gone: the only honest signal left is to abort the response, so the
+        # client sees an incomplete stream (what it got still decodes), not a short "success".
+        logger.error("stream of job %s failed: %s", job.id, e)
+        raise
     finally:
         job.cancel()  # no-op when the job finished; stops the work when the client left
 

@@ -44,9 +44,12 @@ def create_task(step_id: str, request: SynthesisRequest, fmt: str, fields: dict)
 def launch(task_pk: int) -> None:
     """Run in Celery when REDIS_URL is set, else in this process's task threads."""
     if settings.REDIS_URL:
+        from synthesis.dispatch.redis_streams import queue_for
+
         from .tasks import run_generation
 
-        run_generation.delay(task_pk)
+        engine = TaskRecord.objects.filter(pk=task_pk).values_list("engine", flat=True).first()
+        run_generation.apply_async((task_pk,), queue=queue_for(engine) if engine else "tts")
         return
     _local_executor().submit(_run_logged, task_pk)
 

@@ -49,7 +49,9 @@ class RedisServer:
 class CeleryWorker:
     """`celery -A ttsproject worker` in its own process, logging to a file."""
 
-    def __init__(self, workdir: Path, env: dict, name: str = "worker1", queues: str = "tts"):
+    def __init__(self, workdir: Path, env: dict, name: str = "worker1", queues: str | None = None):
+        engines = env.get("TTS_ENGINES", "piper,kokoro").split(",")
+        queues = queues or ",".join(["tts"] + [f"tts.{e.strip()}" for e in engines])
         self.log_path = workdir / f"{name}.log"
         self.log = open(self.log_path, "wb")
         environment = {**os.environ, "PYTHONUNBUFFERED": "1", **env}

@@ -190,7 +190,15 @@ REDIS_URL = env.str("REDIS_URL", default="")
 TTS_TASK_THREADS = _int("TTS_TASK_THREADS", 2, minimum=1)  # in-process task runners (no REDIS_URL)
 TTS_TASK_STALE_SECONDS = _int("TTS_TASK_STALE_SECONDS", 120, minimum=5)
 TTS_TASK_RETENTION_HOURS = _int("TTS_TASK_RETENTION_HOURS", 24, minimum=1)
+# Admission control: past either bound new requests get 503 with Retry-After.
+TTS_MAX_ACTIVE_JOBS = _int("TTS_MAX_ACTIVE_JOBS", 256, minimum=1)
+TTS_MAX_QUEUED_SECONDS = _int("TTS_MAX_QUEUED_SECONDS", 3600, minimum=1)
+TTS_QUEUE_TIMEOUT = env.float("TTS_QUEUE_TIMEOUT", default=120.0)  # no worker took a job: give up
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_TRANSPORT_OPTIONS = {"queue_order_strategy": "priority", "priority_steps": list(range(10)),
+                                   "visibility_timeout": 300}
+CELERY_TASK_DEFAULT_PRIORITY = 5
+CELERY_TASK_ROUTES = {"tasks.tasks.sweep_tasks": {"queue": "tts"}}
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -129,7 +129,10 @@ class DialectView(APIView):
 
     def handle_exception(self, exc):
         if isinstance(exc, TTSError):
-            return Response(self.error_body(exc.status, exc.message, exc.field, exc.code), status=exc.status)
+            response = Response(self.error_body(exc.status, exc.message, exc.field, exc.code), status=exc.status)
+            if getattr(exc, "retry_after", None):
+                response["Retry-After"] = str(exc.retry_after)
+            return response
         if isinstance(exc, DRFValidationError):
             return self.validation_response(exc)
         if isinstance(exc, SynthesisFailed):

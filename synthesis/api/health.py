@@ -14,8 +14,17 @@ async def status_ok(request):
 
 
 async def readiness(request):
-    if not loaded_engines():
+    from asgiref.sync import sync_to_async
+
+    from .. import services
+
+    if not loaded_engines() and not services.settings.REDIS_URL:
         return JsonResponse({"message": "Error", "detail": "TTS model is still loading"}, status=503)
+    reason = await sync_to_async(services.overload, thread_sensitive=False)()
+    if reason:
+        response = JsonResponse({"message": "Overloaded", "detail": reason}, status=503)
+        response["Retry-After"] = "2"
+        return response
     return JsonResponse({"message": "Ok"})
 
 

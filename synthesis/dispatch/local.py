@@ -119,7 +119,10 @@ class LocalDispatcher(Dispatcher):
 
     def stats(self) -> dict:
         with self._cond:
-            return {"active_jobs": len(self._active), "queued_segments": len(self._heap)}
+            remaining = sum(len(w.segments[i].text) for w in self._active.values()
+                            for i in range(w.next_index, len(w.segments)))
+            return {"active_jobs": len(self._active), "queued_segments": len(self._heap),
+                    "queued_seconds": remaining / 14.0}
 
     def shutdown(self) -> None:
         with self._cond:

@@ -35,7 +35,11 @@ class Command(BaseCommand):
                             help="accepted; the embedded ONNX engines synthesize one segment per call")
         parser.add_argument("--wait_timeout", type=float, default=0.01, help="accepted; see --batch_size")
         parser.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads")
-        parser.add_argument("--workers", type=int, default=None, help="synthesis worker threads")
+        parser.add_argument("--worker-threads", type=int, default=None, dest="worker_threads",
+                            help="synthesis threads of the in-process dispatcher")
+        parser.add_argument("--workers", type=int, default=0,
+                            help="start a local cluster: a redis-server (unless REDIS_URL is set) and this many "
+                                 "Celery worker processes; this process only relays")
         parser.add_argument("--skip-migrate", action="store_true")
 
     def handle(self, **opts):
@@ -59,6 +63,8 @@ class Command(BaseCommand):
         if orphans:
             self.stdout.write(f"{orphans} task(s) left unfinished by the last run marked failed")
         task_services.start_sweeper()
+        if opts["workers"]:
+            self._start_cluster(opts["workers"], opts)
         services.get_dispatcher()
         self._serve(opts["host"], opts["port"])
 
@@ -87,12 +93,44 @@ class Command(BaseCommand):
             settings.TTS_SEED = opts["seed"]
         if opts["threads"] is not None:
             settings.TTS_ORT_THREADS = opts["threads"]
-        if opts["workers"] is not None:
-            settings.TTS_WORKERS = opts["workers"]
+        if opts["worker_threads"] is not None:
+            settings.TTS_WORKERS = opts["worker_threads"]
+        if opts["workers"] < 0:
+            raise CommandError("--workers must be 0 or more")
+
+    def _start_cluster(self, count: int, opts):
+        """redis-server (unless REDIS_URL is set) and `count` Celery workers, stopped with this process."""
+        import atexit
+        from pathlib import Path
+
+        from ttsproject.celery import app
+        from ttsproject.processes import CeleryWorker, RedisServer
+
+        workdir = Path(settings.DATA_DIR) / "cluster"
+        workdir.mkdir(parents=True, exist_ok=True)
+        children = []
+        if not settings.REDIS_URL:
+            redis = RedisServer(workdir).start()
+            children.append(redis)
+            settings.REDIS_URL = redis.url
+        app.conf.broker_url = settings.REDIS_URL
+        threads = opts["threads"] or max(1, (os.cpu_count() or 1) // count)
+        env = {"REDIS_URL": settings.REDIS_URL, "TTS_DATA_DIR": str(settings.DATA_DIR),
+               "TTS_ENGINES": ",".join(settings.TTS_ENGINES), "TTS_ORT_THREADS": str(threads)}
+        workers = [CeleryWorker(workdir, env, name=f"worker{i + 1}") for i in range(count)]
+        children.extend(workers)
+        atexit.register(lambda: [child.stop() for child in reversed(children)])
+        for worker in workers:
+            worker.wait_ready(timeout=180)
+        self.stdout.write(f"cluster: {count} Celery worker(s) on {settings.REDIS_URL}; logs in {workdir}")
 
     def _serve(self, host: str, port: int):
         from daphne.endpoints import build_endpoint_description_strings
         from daphne.server import Server
+
+        from ttsproject import daphne_errors
+
+        daphne_errors.install()
 
         from ttsproject.asgi import application
 

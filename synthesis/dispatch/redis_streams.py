@@ -1,0 +1,246 @@
+"""Celery dispatch: segments run in Celery workers, audio comes back over Redis Streams.
+
+The web process plans a request (normalization and segmentation need no engine), stores the
+plan in Redis and queues the first segment on its engine's queue at high priority. A worker
+renders a segment, appends it to the job's stream and queues the next segment at normal
+priority, so a new request's first segment goes before other requests' later ones. The
+reader counts what it has consumed; a worker that runs `max_ahead` segments ahead parks the
+job, and the reader queues the next segment when it catches up (backpressure). Cancelling
+sets a key every segment task checks first, so work stops within one segment.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+
+import numpy as np
+
+from .. import pipeline
+from ..types import AudioChunk, SynthesisRequest
+from .base import Dispatcher, Job, SynthesisFailed
+
+FIRST_PRIORITY, LATER_PRIORITY = 0, 6  # kombu's Redis transport: lower is served first
+TTL = 3600
+HEARTBEAT_TTL = 10
+# A started job whose worker has not beaten for this long, with no chunk either, has lost its
+# worker (a later segment may legitimately wait in the queue behind other requests' first ones).
+WORKER_LOST_SECONDS = 30
+
+
+def key(job_id: str, part: str) -> str:
+    return f"tts:job:{job_id}:{part}"
+
+
+def queue_for(engine: str) -> str:
+    return f"tts.{engine}"
+
+
+def enqueue(job_id: str, index: int, engine: str) -> None:
+    from ..tasks import render_segment
+
+    render_segment.apply_async((job_id, index), queue=queue_for(engine),
+                               priority=FIRST_PRIORITY if index == 0 else LATER_PRIORITY)
+
+
+class RedisJob(Job):
+    """A job whose chunks arrive over a Redis stream written by Celery workers."""
+
+    def __init__(self, dispatcher: "CeleryDispatcher", job_id: str, request, rate: int, segments: list):
+        super().__init__(request, rate, len(segments))
+        self.job_id = job_id
+        self.segment_engines = [s.voice.engine for s in segments]
+        self.dispatcher = dispatcher
+        self.started = False
+
+    _finished_reading = False
+
+    def cancel(self) -> None:
+        """Tell the workers to stop (they check before every segment); no-op once fully read."""
+        if self.cancelled or self._finished_reading:
+            return
+        self.cancelled = True
+        self.done = True
+        self.dispatcher.redis.set(key(self.job_id, "cancel"), 1, ex=TTL)
+        self.dispatcher.forget(self.job_id)
+
+    def _after_chunk(self, client, index: int) -> None:
+        consumed = client.incr(key(self.job_id, "read"))
+        parked = client.get(key(self.job_id, "parked"))
+        if parked is not None and int(parked) - consumed < self.dispatcher.max_ahead:
+            if client.delete(key(self.job_id, "parked")):
+                enqueue(self.job_id, int(parked), self.segment_engines[int(parked)])
+
+    def _decode(self, fields: dict) -> AudioChunk:
+        fields = {k.decode() if isinstance(k, bytes) else k: v for k, v in fields.items()}
+        if "error" in fields:
+            raise SynthesisFailed(fields["error"].decode() if isinstance(fields["error"], bytes) else fields["error"])
+        samples = np.frombuffer(fields["pcm"], dtype=np.float32)
+        index, last = int(fields["i"]), fields["last"] in (b"1", "1")
+        if self.first_chunk_at is None:
+            self.first_chunk_at = time.monotonic()
+        self.started = True
+        self.audio_samples += len(samples)
+        return AudioChunk(samples, self.sample_rate, index, last)
+
+    def _timed_out(self, client, waited: float) -> str | None:
+        beating = client.exists(key(self.job_id, "hb"))
+        if beating:
+            self.started = True
+            return None
+        if self.started and waited > WORKER_LOST_SECONDS:
+            return "the synthesis worker stopped (no heartbeat)"
+        if waited > self.dispatcher.queue_timeout:
+            return f"no synthesis worker took the job within {self.dispatcher.queue_timeout:.0f} s"
+        return None
+
+    def __iter__(self):
+        client = self.dispatcher.redis
+        last_id, waited_since = "0", time.monotonic()
+        while not self.cancelled:
+            reply = client.xread({key(self.job_id, "chunks"): last_id}, count=8, block=1000)
+            if not reply:
+                reason = self._timed_out(client, time.monotonic() - waited_since)
+                if reason:
+                    self.cancel()
+                    raise SynthesisFailed(reason)
+                continue
+            for entry_id, fields in reply[0][1]:
+                last_id, waited_since = entry_id, time.monotonic()
+                chunk = self._decode(fields)
+                self._after_chunk(client, chunk.index)
+                yield chunk
+                if chunk.last:
+                    self._finish_reading()
+                    return
+
+    async def __aiter__(self):
+        client = self.dispatcher.aredis
+        sync = self.dispatcher.redis
+        last_id, waited_since = "0", time.monotonic()
+        while not self.cancelled:
+            reply = await client.xread({key(self.job_id, "chunks"): last_id}, count=8, block=1000)
+            if not reply:
+                reason = await asyncio.to_thread(self._timed_out, sync, time.monotonic() - waited_since)
+                if reason:
+                    self.cancel()
+                    raise SynthesisFailed(reason)
+                continue
+            for entry_id, fields in reply[0][1]:
+                last_id, waited_since = entry_id, time.monotonic()
+                chunk = self._decode(fields)
+                await asyncio.to_thread(self._after_chunk, sync, chunk.index)
+                yield chunk
+                if chunk.last:
+                    self._finish_reading()
+                    return
+
+    def _finish_reading(self) -> None:
+        self._finished_reading = True
+        self.done = True
+        self.dispatcher.forget(self.job_id)
+        self._observe()
+        self.dispatcher.redis.delete(*(key(self.job_id, p) for p in ("chunks", "plan", "read", "parked", "hb")))
+
+
+class CeleryDispatcher(Dispatcher):
+    def __init__(self, redis_url: str, max_ahead: int = 4, queue_timeout: float = 120.0, engine_class=None):
+        import redis
+        import redis.asyncio
+
+        self.redis = redis.Redis.from_url(redis_url, socket_timeout=5, retry_on_timeout=True,
+                                          health_check_interval=10)
+        self._redis_url = redis_url
+        self._aredis = {}
+        self.max_ahead = max_ahead
+        self.queue_timeout = queue_timeout
+        self._engine_class = engine_class
+
+    @property
+    def aredis(self):
+        """An asyncio client for the running loop (a client is bound to the loop it was made on)."""
+        import redis.asyncio
+
+        loop = asyncio.get_running_loop()
+        client = self._aredis.get(id(loop))
+        if client is None:
+            client = redis.asyncio.Redis.from_url(self._redis_url, socket_timeout=5, retry_on_timeout=True,
+                                                  health_check_interval=10)
+            self._aredis = {id(loop): client}
+        return client
+
+    def submit(self, request: SynthesisRequest) -> Job:
+        segments = pipeline.plan(request)
+        rate = request.sample_rate or self._engine_class(request.turns[0].voice.engine).sample_rate
+        job_id = uuid.uuid4().hex
+        job = RedisJob(self, job_id, request, rate, segments)
+        if not segments:
+            return job
+        plan = {"request": request.to_dict(), "rate": rate, "max_ahead": self.max_ahead,
+                "segments": [{"voice": s.voice.__dict__, "text": s.text, "pause": s.pause_after} for s in segments]}
+        with self.redis.pipeline() as pipe:
+            pipe.set(key(job_id, "plan"), json.dumps(plan), ex=TTL)
+            pipe.zadd("tts:active", {job_id: time.time() + TTL})
+            pipe.hset("tts:estimate", job_id, estimate_seconds(request))
+            pipe.execute()
+        enqueue(job_id, 0, segments[0].voice.engine)
+        return job
+
+    def forget(self, job_id: str) -> None:
+        with self.redis.pipeline() as pipe:
+            pipe.zrem("tts:active", job_id)
+            pipe.hdel("tts:estimate", job_id)
+            pipe.execute()
+
+    def stats(self) -> dict:
+        now = time.time()
+        self.redis.zremrangebyscore("tts:active", 0, now)
+        estimates = self.redis.hvals("tts:estimate")
+        return {"active_jobs": self.redis.zcard("tts:active"),
+                "queued_seconds": sum(float(v) for v in estimates)}
+
+
+def estimate_seconds(request: SynthesisRequest) -> float:
+    """Seconds of audio a request will take, from its text (about 14 characters a second)."""
+    return len(request.text) / 14.0 / max(request.speed, 0.25)
+
+
+def render_segment(redis_client, job_id: str, index: int, engine_loader) -> str:
+    """Worker side: render one segment into the job's stream and queue the next one."""
+    if redis_client.exists(key(job_id, "cancel")):
+        return "cancelled"
+    raw = redis_client.get(key(job_id, "plan"))
+    if raw is None:
+        return "expired"
+    plan = json.loads(raw)
+    request = SynthesisRequest.from_dict(plan["request"])
+    spec = plan["segments"][index]
+    from ..types import VoiceRef
+
+    segment = pipeline.PlannedSegment(VoiceRef(**spec["voice"]), spec["text"], spec["pause"])
+    redis_client.set(key(job_id, "hb"), index, ex=HEARTBEAT_TTL)
+    try:
+        samples = pipeline.render(segment, request, plan["rate"], engine_loader)
+    except Exception as e:  # the reader ends the stream with this error
+        redis_client.xadd(key(job_id, "chunks"), {"error": f"synthesis failed: {e}"})
+        redis_client.expire(key(job_id, "chunks"), TTL)
+        raise
+    last = index == len(plan["segments"]) - 1
+    with redis_client.pipeline() as pipe:
+        pipe.xadd(key(job_id, "chunks"), {"i": index, "last": int(last),
+                                          "pcm": np.asarray(samples, dtype=np.float32).tobytes()})
+        pipe.expire(key(job_id, "chunks"), TTL)
+        pipe.set(key(job_id, "hb"), index, ex=HEARTBEAT_TTL)
+        pipe.execute()
+    if last or redis_client.exists(key(job_id, "cancel")):
+        return "done"
+    consumed = int(redis_client.get(key(job_id, "read")) or 0)
+    if index + 1 - consumed >= plan["max_ahead"]:
+        redis_client.set(key(job_id, "parked"), index + 1, ex=TTL)
+        # The reader may have caught up while parking: take the park back and go on.
+        consumed = int(redis_client.get(key(job_id, "read")) or 0)
+        if index + 1 - consumed >= plan["max_ahead"] or not redis_client.delete(key(job_id, "parked")):
+            return "parked"
+    enqueue(job_id, index + 1, plan["segments"][index + 1]["voice"]["engine"])
+    return "next"

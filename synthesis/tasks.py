@@ -1,0 +1,28 @@
+"""Celery tasks of the synthesis app: one segment of a streamed job."""
+from celery import shared_task
+from celery.signals import worker_init, worker_ready
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, time_limit=600, soft_time_limit=590,
+             ignore_result=True)
+def render_segment(self, job_id: str, index: int) -> str:
+    from . import services
+    from .dispatch.redis_streams import render_segment as render
+
+    return render(services.worker_redis(), job_id, index, services.load_engine)
+
+
+@worker_init.connect
+def use_local_dispatch(**kwargs):
+    """Inside a worker, synthesis (async tasks too) runs in-process: never queue back to Celery."""
+    from . import services
+
+    services.WORKER_PROCESS = True
+
+
+@worker_ready.connect
+def load_engines_at_start(**kwargs):
+    """Workers load their engines once, before the first job, and stay warm."""
+    from . import services
+
+    services.load_engines()
