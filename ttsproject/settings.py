@@ -118,6 +118,20 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# S3-compatible media (reference audio, latents, samples, task results) through django-storages.
+TTS_S3_BUCKET = env.str("TTS_S3_BUCKET", default="")
+if TTS_S3_BUCKET:
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": TTS_S3_BUCKET,
+        "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+        "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+        "access_key": _secret("AWS_ACCESS_KEY_ID") or None,
+        "secret_key": _secret("AWS_SECRET_ACCESS_KEY") or None,
+        "location": env.str("TTS_S3_PREFIX", default=""),
+        "default_acl": None,
+        "file_overwrite": False,
+        "querystring_auth": True,
+    }}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
