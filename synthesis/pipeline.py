@@ -9,6 +9,7 @@ from .audio import effects
 from .engines import get_engine
 from .engines.base import CAP_SPEED, Engine
 from .text import normalize, segment_text
+from .text.segment import FIRST_SEGMENT_UNITS
 from .types import SynthesisRequest, VoiceRef
 
 
@@ -19,12 +20,20 @@ class PlannedSegment:
     pause_after: float
 
 
-def plan(request: SynthesisRequest) -> list[PlannedSegment]:
-    """Normalize and split every turn; the first segment of the request is short."""
+BUSY_FIRST_SEGMENT = 6  # units; see plan()
+
+
+def plan(request: SynthesisRequest, busy: bool = False) -> list[PlannedSegment]:
+    """Normalize and split every turn; the first segment of the request is short.
+
+    When the dispatcher is busy, the first segment is shorter still: it waits behind other
+    requests' first segments, so its own synthesis time is what the listener waits for.
+    """
     planned = []
     for turn in request.turns:
         text = normalize(turn.text) if request.normalize else turn.text
-        for seg in segment_text(text, request.length_threshold, request.window_size):
+        first = BUSY_FIRST_SEGMENT if busy and not planned else FIRST_SEGMENT_UNITS
+        for seg in segment_text(text, request.length_threshold, request.window_size, first_segment=first):
             planned.append(PlannedSegment(turn.voice, seg.text, seg.pause_after))
     return planned
 

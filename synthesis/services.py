@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 from collections.abc import AsyncIterator
@@ -24,7 +25,8 @@ _dispatcher_lock = threading.Lock()
 def engine_options(name: str) -> EngineOptions:
     extra = dict(settings.TTS_ENGINE_OPTIONS.get(name, {}))
     extra.setdefault("speaker_cache", str(Path(settings.TTS_CACHE_DIR) / "speaker"))
-    return EngineOptions(intra_op_threads=settings.TTS_ORT_THREADS,
+    threads = settings.TTS_ORT_THREADS or max(1, (os.cpu_count() or 1) // settings.TTS_WORKERS)
+    return EngineOptions(intra_op_threads=threads,
                          voices_dir=extra.pop("voices_dir", ""), cache_dir=extra.pop("cache_dir", ""),
                          model_path=extra.pop("model_path", ""), extra=extra)
 

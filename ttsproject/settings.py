@@ -175,9 +175,12 @@ LOGGING = {
 TTS_ENGINES = env.list("TTS_ENGINES", default=["piper", "kokoro"])
 TTS_DEFAULT_VOICE = env.str("TTS_DEFAULT_VOICE", default="joe")
 TTS_API_KEY = _secret("TTS_API_KEY")
-TTS_WORKERS = _int("TTS_WORKERS", 1, minimum=1)
+# Synthesis threads; with TTS_ORT_THREADS=0 each gets cores / TTS_WORKERS onnxruntime threads.
+# One thread per core serves concurrent requests best (see ./scripts/bench scale); a single
+# listener gets its first audio soonest with TTS_WORKERS=1.
+TTS_WORKERS = _int("TTS_WORKERS", os.cpu_count() or 1, minimum=1)
 TTS_MAX_AHEAD = _int("TTS_MAX_AHEAD", 4, minimum=1)  # segments a job may run ahead of its reader
-TTS_ORT_THREADS = _int("TTS_ORT_THREADS", 0)  # 0: one per core
+TTS_ORT_THREADS = _int("TTS_ORT_THREADS", 0)  # 0: cores / TTS_WORKERS
 TTS_MAX_TEXT_LENGTH = _int("TTS_MAX_TEXT_LENGTH", 1000, minimum=1)
 TTS_MAX_UPLOAD_BYTES = _int("TTS_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1024)
 TTS_MAX_REFERENCE_SECONDS = _int("TTS_MAX_REFERENCE_SECONDS", 30, minimum=1)

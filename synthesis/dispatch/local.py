@@ -46,7 +46,9 @@ class LocalDispatcher(Dispatcher):
             thread.start()
 
     def submit(self, request: SynthesisRequest) -> Job:
-        segments = pipeline.plan(request)
+        with self._cond:
+            busy = len(self._active) >= len(self._threads)
+        segments = pipeline.plan(request, busy=busy)
         rate = pipeline.output_rate(request, self._engine_loader)
         job = Job(request, rate, len(segments))
         if not segments:

@@ -171,7 +171,7 @@ class CeleryDispatcher(Dispatcher):
         return client
 
     def submit(self, request: SynthesisRequest) -> Job:
-        segments = pipeline.plan(request)
+        segments = pipeline.plan(request, busy=self.redis.zcard("tts:active") >= 2)
         rate = request.sample_rate or self._engine_class(request.turns[0].voice.engine).sample_rate
         job_id = uuid.uuid4().hex
         job = RedisJob(self, job_id, request, rate, segments)
