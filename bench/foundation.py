@@ -13,7 +13,6 @@ kokoro's Mandarin.
 from __future__ import annotations
 
 import argparse
-import io
 import re
 import tempfile
 import time

@@ -3,7 +3,6 @@ import base64
 import http.server
 import threading
 
-import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 

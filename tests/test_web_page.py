@@ -1,5 +1,4 @@
 """The web page and the admin in a real browser (Debian's chromium driven by Playwright)."""
-import io
 import os
 import subprocess
 import sys
