@@ -65,7 +65,8 @@ class RedisJob(Job):
         self.dispatcher.redis.set(key(self.job_id, "cancel"), 1, ex=TTL)
         self.dispatcher.forget(self.job_id)
 
-    def _after_chunk(self, client, index: int) -> None:
+    def _after_chunk(self, client) -> None:
+        """Count the chunk as read; queue a parked job's next segment once the reader caught up."""
         consumed = client.incr(key(self.job_id, "read"))
         parked = client.get(key(self.job_id, "parked"))
         if parked is not None and int(parked) - consumed < self.dispatcher.max_ahead:
@@ -95,42 +96,45 @@ class RedisJob(Job):
             return f"no synthesis worker took the job within {self.dispatcher.queue_timeout:.0f} s"
         return None
 
+    def _idle(self, client, waited: float) -> None:
+        """No chunk for a while: raise if the job's worker is gone or none took it."""
+        reason = self._timed_out(client, waited)
+        if reason:
+            self.cancel()
+            raise SynthesisFailed(reason)
+
+    def _accept(self, client, fields: dict) -> AudioChunk:
+        chunk = self._decode(fields)
+        self._after_chunk(client)
+        return chunk
+
     def __iter__(self):
         client = self.dispatcher.redis
         last_id, waited_since = "0", time.monotonic()
         while not self.cancelled:
             reply = client.xread({key(self.job_id, "chunks"): last_id}, count=8, block=1000)
             if not reply:
-                reason = self._timed_out(client, time.monotonic() - waited_since)
-                if reason:
-                    self.cancel()
-                    raise SynthesisFailed(reason)
+                self._idle(client, time.monotonic() - waited_since)
                 continue
             for entry_id, fields in reply[0][1]:
                 last_id, waited_since = entry_id, time.monotonic()
-                chunk = self._decode(fields)
-                self._after_chunk(client, chunk.index)
+                chunk = self._accept(client, fields)
                 yield chunk
                 if chunk.last:
                     self._finish_reading()
                     return
 
     async def __aiter__(self):
-        client = self.dispatcher.aredis
-        sync = self.dispatcher.redis
+        client, sync = self.dispatcher.aredis, self.dispatcher.redis
         last_id, waited_since = "0", time.monotonic()
         while not self.cancelled:
             reply = await client.xread({key(self.job_id, "chunks"): last_id}, count=8, block=1000)
             if not reply:
-                reason = await asyncio.to_thread(self._timed_out, sync, time.monotonic() - waited_since)
-                if reason:
-                    self.cancel()
-                    raise SynthesisFailed(reason)
+                await asyncio.to_thread(self._idle, sync, time.monotonic() - waited_since)
                 continue
             for entry_id, fields in reply[0][1]:
                 last_id, waited_since = entry_id, time.monotonic()
-                chunk = self._decode(fields)
-                await asyncio.to_thread(self._after_chunk, sync, chunk.index)
+                chunk = await asyncio.to_thread(self._accept, sync, fields)
                 yield chunk
                 if chunk.last:
                     self._finish_reading()
