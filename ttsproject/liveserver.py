@@ -19,6 +19,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_for(process, log_text, ready, timeout: float, what: str) -> None:
+    """Poll `ready()` until it holds; fail with the log tail if the process exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited: {log_text()[-2000:]}")
+        if ready():
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} not ready in {timeout}s: {log_text()[-2000:]}")
+
+
 class LiveServer:
     def __init__(self, data_dir: Path, *args: str, env: dict | None = None):
         self.port = free_port()
@@ -30,17 +42,14 @@ class LiveServer:
             cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 120.0) -> "LiveServer":
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log_text()[-2000:]}")
-            try:
-                if requests.get(f"{self.url}/readiness", timeout=1).status_code == 200:
-                    return self
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"server not ready in {timeout}s: {self.log_text()[-2000:]}")
+        wait_for(self.process, self.log_text, self._answers_readiness, timeout, "server")
+        return self
+
+    def _answers_readiness(self) -> bool:
+        try:
+            return requests.get(f"{self.url}/readiness", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
 
     def log_text(self) -> str:
         self.log.flush()

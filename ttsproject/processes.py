@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from .liveserver import ROOT, free_port
+from .liveserver import ROOT, free_port, wait_for
 
 
 class RedisServer:
@@ -61,14 +61,8 @@ class CeleryWorker:
             cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 60.0) -> "CeleryWorker":
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"worker exited: {self.log_text()[-2000:]}")
-            if "ready." in self.log_text():
-                return self
-            time.sleep(0.2)
-        raise RuntimeError(f"worker not ready: {self.log_text()[-2000:]}")
+        wait_for(self.process, self.log_text, lambda: "ready." in self.log_text(), timeout, "worker")
+        return self
 
     def log_text(self) -> str:
         self.log.flush()

@@ -203,12 +203,6 @@ def _slug(name: str) -> str:
     return safe[:80] or "voice"
 
 
-def reference_bytes(voice: Voice) -> bytes | None:
-    if not voice.reference_audio:
-        return None
-    with voice.reference_audio.open("rb") as f:
-        return f.read()
-
 
 
 def voice_exists(name: str) -> bool:

@@ -15,10 +15,9 @@ from rest_framework.response import Response
 from adrf.views import APIView
 
 from .. import services
-from ..audio.encoders import FORMATS
 from ..dispatch import Job, SynthesisFailed
 from ..engines.base import CAP_CLONE, SamplingParams
-from ..errors import InvalidInput, PayloadTooLarge, TTSError
+from ..errors import Conflict, InvalidInput, PayloadTooLarge, TTSError
 from ..reference import read_audio_source
 from ..types import VoiceRef
 
@@ -72,6 +71,22 @@ async def reference_bytes(value: str | None, upload, field: str, file_field: str
 
 async def prepare_reference(data: bytes, field: str, cached: bool = True):
     return await sync_to_async(services.prepare_reference, thread_sensitive=False)(data, field, cached)
+
+
+async def save_voice_from_audio(name: str, raw: bytes, field: str, reference_text: str) -> None:
+    """Prepare reference audio and store it (with its latent) as the catalog voice `name`."""
+    from voices import services as voice_services
+
+    prepared = await prepare_reference(raw, field)
+    await sync_to_async(voice_services.add_voice)(name, prepared, reference_text)
+
+
+async def refuse_existing_voice(name: str, label: str = "voice") -> None:
+    """409 before any audio is analysed when `name` is taken."""
+    from voices import services as voice_services
+
+    if await sync_to_async(voice_services.voice_exists)(name):
+        raise Conflict(f"{label} {name!r} already exists", field="name")
 
 
 def _clone_ref(data: bytes, field: str, cached: bool, engine_name: str | None) -> VoiceRef:
@@ -173,5 +188,3 @@ def flatten_errors(detail, prefix: str = "") -> list[tuple[str, str]]:
         out.append((prefix, str(detail)))
     return out
 
-
-FORMAT_CHOICES = FORMATS

@@ -20,10 +20,10 @@ from voices import services as voice_services
 
 from .. import services
 from ..engines.base import CAP_CODEC
-from ..errors import Conflict, InvalidInput, NotImplementedByEngine
+from ..errors import InvalidInput, NotImplementedByEngine
 from ..types import SynthesisRequest, Turn
 from .common import (DialectView, audio_response, cloned_voice, prepare_reference, reference_bytes,
-                     sampling_params)
+                     refuse_existing_voice, sampling_params, save_voice_from_audio)
 from .msgpack import BytesJSONRenderer, FormatOrAccept, MsgpackParser, MsgpackRenderer, XMsgpackParser
 
 FISH_FORMATS = ("wav", "pcm", "mp3", "opus")
@@ -125,11 +125,9 @@ class AddReferenceView(FishView):
             raise InvalidInput("audio must be an uploaded file", field="audio")
         if text is None:
             raise InvalidInput("text is required", field="text")
-        if await sync_to_async(voice_services.voice_exists)(ref_id):
-            raise Conflict(f"Reference voice '{ref_id}' already exists", field="id")
+        await refuse_existing_voice(ref_id, "Reference voice")
         raw = await reference_bytes(None, upload, "audio", "audio")
-        prepared = await prepare_reference(raw, "audio")
-        await sync_to_async(voice_services.add_voice)(ref_id, prepared, str(text))
+        await save_voice_from_audio(ref_id, raw, "audio", str(text))
         return Response({"success": True, "message": f"Reference voice '{ref_id}' added successfully",
                          "reference_id": ref_id})
 

@@ -12,12 +12,13 @@ from rest_framework.response import Response
 from voices import services as voice_services
 
 from .. import services
-from ..errors import Conflict, InvalidInput
+from ..audio.encoders import FORMATS
+from ..errors import InvalidInput
 from ..text import RoleTagError, split_roles
 from ..types import SynthesisRequest, Turn
-from .common import (FORMAT_CHOICES, LEVELS, PITCH_SEMITONES, SPEED_FACTORS, DialectView, SamplingFields,
-                     SegmentFields, audio_response, choice, cloned_voice, prepare_reference, reference_bytes,
-                     sampling_params)
+from .common import (LEVELS, PITCH_SEMITONES, SPEED_FACTORS, DialectView, SamplingFields,
+                     SegmentFields, audio_response, choice, cloned_voice, reference_bytes,
+                     refuse_existing_voice, sampling_params, save_voice_from_audio)
 
 
 class SynthesisFields(SamplingFields, SegmentFields):
@@ -25,7 +26,7 @@ class SynthesisFields(SamplingFields, SegmentFields):
     pitch = choice(LEVELS, "moderate")
     speed = choice(LEVELS, "moderate")
     stream = serializers.BooleanField(default=False)
-    response_format = choice(FORMAT_CHOICES, "mp3")
+    response_format = choice(FORMATS, "mp3")
 
 
 class SpeakSerializer(SynthesisFields):
@@ -100,15 +101,12 @@ class AddSpeakerSerializer(serializers.Serializer):
 class AddSpeakerView(FlashView):
     async def post(self, request):
         data = self.validated(AddSpeakerSerializer, request)
-        exists = await sync_to_async(voice_services.voice_exists)(data["name"])
-        if exists:
-            raise Conflict(f"voice {data['name']!r} already exists", field="name")
+        await refuse_existing_voice(data["name"])
         if data.get("blend"):
             await sync_to_async(voice_services.add_blend)(data["name"], data["blend"])
             return Response({"success": True, "role": data["name"]})
         raw = await reference_bytes(data.get("audio"), data.get("audio_file"), "audio", "audio_file")
-        prepared = await prepare_reference(raw, "audio")
-        await sync_to_async(voice_services.add_voice)(data["name"], prepared, data["reference_text"])
+        await save_voice_from_audio(data["name"], raw, "audio", data["reference_text"])
         return Response({"success": True, "role": data["name"]})
 
 

@@ -15,11 +15,12 @@ from voices import services as voice_services
 from voices.models import Voice
 
 from .. import services
+from ..audio.encoders import FORMATS
 from ..dispatch import Job
 from ..types import SynthesisRequest, Turn
 from ..reference import looks_like_url
 from ..types import VoiceRef
-from .common import (FORMAT_CHOICES, LEVELS, PITCH_SEMITONES, DialectView, SamplingFields, SegmentFields,
+from .common import (LEVELS, PITCH_SEMITONES, DialectView, SamplingFields, SegmentFields,
                      audio_response, choice, cloned_voice, reference_bytes, sampling_params)
 
 
@@ -27,7 +28,7 @@ class SpeechSerializer(SamplingFields, SegmentFields):
     model = serializers.CharField(required=False, default="tts-1")
     input = serializers.CharField(trim_whitespace=False)
     voice = serializers.CharField()
-    response_format = choice(FORMAT_CHOICES, "mp3")
+    response_format = choice(FORMATS, "mp3")
     speed = serializers.FloatField(default=1.0, min_value=0.25, max_value=4.0)
     stream_format = choice(("audio", "sse"), "audio")
     instructions = serializers.CharField(required=False, allow_blank=True)

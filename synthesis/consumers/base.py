@@ -22,10 +22,6 @@ CLOSE_TEXT_TOO_LONG = 4422
 _open_connections = 0  # consumers all run on the server's one event loop
 
 
-def open_connections() -> int:
-    return _open_connections
-
-
 class TTSConsumer(AsyncWebsocketConsumer):
     """Authenticates in connect, enforces TTS_WS_MAX_CONNECTIONS, cancels work on disconnect."""
 

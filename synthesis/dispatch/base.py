@@ -19,10 +19,6 @@ class SynthesisFailed(RuntimeError):
     """The engine failed part-way; chunks already delivered stay valid."""
 
 
-class JobCancelled(RuntimeError):
-    pass
-
-
 class Job:
     """Handle on one submitted request: a sync and async iterator of AudioChunk.
 
@@ -139,8 +135,6 @@ class Job:
             with self._cond:
                 self._async_waiters.remove((loop, event))
 
-    async def collect(self) -> list[AudioChunk]:
-        return [chunk async for chunk in self]
 
 
 class Dispatcher(ABC):

@@ -78,13 +78,6 @@ class PiperEngine(TimbreCloning, Engine):
     def voices(self) -> list[EngineVoice]:
         return list(self._meta.values())
 
-    @property
-    def languages_available(self):
-        return sorted({v.language for v in self._meta.values()})
-
-    def voice_sample_rate(self, voice_id: str) -> int:
-        return self._voice(voice_id).config.sample_rate
-
     def candidates(self) -> list[str]:
         return list(self._paths)
 
