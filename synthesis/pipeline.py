@@ -1,13 +1,14 @@
 """The engine worker: plan a request into segments and render each into audio."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from .audio import effects
 from .engines import get_engine
-from .engines.base import CAP_SPEED, Engine
+from .engines.base import CAP_SPEED, CAP_STREAM, Engine
 from .text import normalize, segment_text
 from .text.segment import FIRST_SEGMENT_UNITS
 from .types import SynthesisRequest, VoiceRef
@@ -47,17 +48,41 @@ def output_rate(request: SynthesisRequest, engine_loader=get_engine) -> int:
 def render(segment: PlannedSegment, request: SynthesisRequest, rate: int,
            engine_loader=get_engine) -> np.ndarray:
     """Audio for one segment at `rate`: speed and pitch applied, limited, pause appended."""
+    return np.concatenate([piece for piece, _ in render_pieces(segment, request, rate, engine_loader)])
+
+
+def render_pieces(segment: PlannedSegment, request: SynthesisRequest, rate: int,
+                  engine_loader=get_engine) -> Iterator[tuple[np.ndarray, bool]]:
+    """(audio, segment_end) pieces of one segment at `rate`, as the engine produces them.
+
+    Engines that stream within a segment (CAP_STREAM) give several pieces, the last of them the
+    pause; the others give the whole segment once. Pitch shifting and resampling work on whole
+    segments, so with either of them a streaming engine's pieces are joined first.
+    """
     engine: Engine = engine_loader(segment.voice.engine)
     factor = effects.pitch_factor(request.pitch) if request.pitch else 1.0
     # Pitch is shifted by resampling, which also shortens the audio by `factor`;
     # asking the engine for speech slower by that factor keeps the duration.
     engine_speed = request.speed / factor if engine.has(CAP_SPEED) else 1.0
     extra = {"latent": segment.voice.latent} if segment.voice.latent else {}
-    audio = engine.synthesize(segment.text, segment.voice.voice_id, language=segment.voice.language,
-                              speed=engine_speed, sampling=request.sampling, **extra)
-    audio = effects.shift_pitch(audio, request.pitch)
+    pieces = engine.stream(segment.text, segment.voice.voice_id, language=segment.voice.language,
+                           speed=engine_speed, sampling=request.sampling, **extra)
+    try:
+        if engine.has(CAP_STREAM) and not request.pitch and rate == engine.sample_rate:
+            for audio in pieces:
+                if len(audio):
+                    yield _finish(audio, request, engine.sample_rate), False
+            yield effects.silence(segment.pause_after, rate), True
+            return
+        audio = np.concatenate(list(pieces))
+    finally:
+        pieces.close()
+    audio = _finish(effects.shift_pitch(audio, request.pitch), request, engine.sample_rate)
+    audio = np.concatenate([audio, effects.silence(segment.pause_after, engine.sample_rate)])
+    yield effects.resample(audio, engine.sample_rate, rate), True
+
+
+def _finish(audio: np.ndarray, request: SynthesisRequest, sample_rate: int) -> np.ndarray:
     if request.volume != 1.0:
         audio = audio * request.volume
-    audio = effects.limit(audio, engine.sample_rate)
-    audio = np.concatenate([audio, effects.silence(segment.pause_after, engine.sample_rate)])
-    return effects.resample(audio, engine.sample_rate, rate)
+    return effects.limit(audio, sample_rate)

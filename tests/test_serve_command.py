@@ -26,10 +26,24 @@ def test_a_missing_model_path_is_refused_at_start():
         serve("--engine", "kokoro", "--model_path", "/no/such/model.onnx")
 
 
-@pytest.mark.parametrize("backend", ["vllm", "sglang", "torch", "llama-cpp", "mlx-lm", "bogus"])
+@pytest.mark.parametrize("backend", ["sglang", "llama-cpp", "mlx-lm", "bogus"])
 def test_an_unavailable_backend_is_refused_at_start(backend):
     with pytest.raises(CommandError, match="not available"):
         serve("--backend", backend)
+
+
+@pytest.mark.parametrize("backend", ["torch", "vllm"])
+def test_an_llm_backend_without_weights_is_refused_at_start(backend, settings):
+    settings.TTS_ENGINE_OPTIONS = {k: dict(v) for k, v in settings.TTS_ENGINE_OPTIONS.items()}
+    settings.TTS_LLM_OPTIONS = dict(settings.TTS_LLM_OPTIONS)
+    registry.reset()
+    with mock.patch.dict("os.environ"), pytest.raises(CommandError, match="orpheus needs --model_path"):
+        serve("--backend", backend)
+
+
+def test_an_llm_backend_needs_an_llm_engine():
+    with pytest.raises(CommandError, match="none is enabled"):
+        serve("--backend", "torch", "--engine", "fake")
 
 
 def test_a_gpu_device_is_refused_for_the_embedded_engines():

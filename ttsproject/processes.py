@@ -49,15 +49,17 @@ class RedisServer:
 class CeleryWorker:
     """`celery -A ttsproject worker` in its own process, logging to a file."""
 
-    def __init__(self, workdir: Path, env: dict, name: str = "worker1", queues: str | None = None):
+    def __init__(self, workdir: Path, env: dict, name: str = "worker1", queues: str | None = None,
+                 concurrency: int = 1):
+        """`concurrency` > 1 runs segments in that many threads (LLM engines batch across them)."""
         engines = env.get("TTS_ENGINES", "piper,kokoro").split(",")
         queues = queues or ",".join(["tts"] + [f"tts.{e.strip()}" for e in engines])
         self.log_path = workdir / f"{name}.log"
         self.log = open(self.log_path, "wb")
         environment = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "ttsproject", "worker", "-l", "info", "-P", "solo",
-             "-Q", queues, "-n", f"{name}@%h", "--without-gossip", "--without-mingle"],
+            [sys.executable, "-m", "celery", "-A", "ttsproject", "worker", "-l", "info",
+             *(["-P", "solo"] if concurrency <= 1 else ["-P", "threads", "-c", str(concurrency)]), "-Q", queues, "-n", f"{name}@%h", "--without-gossip", "--without-mingle"],
             cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 60.0) -> "CeleryWorker":

@@ -187,7 +187,24 @@ TTS_MAX_REFERENCE_SECONDS = _int("TTS_MAX_REFERENCE_SECONDS", 30, minimum=1)
 TTS_ROLE_DIR = env.str("TTS_ROLE_DIR", default="")
 TTS_SEED = _int("TTS_SEED", 0)
 TTS_CACHE_DIR = env.str("TTS_CACHE_DIR", default=str(DATA_DIR / "cache"))
+# The LLM engines (Orpheus; requirements-llm.txt or requirements-gpu.txt) share these; the
+# serve command's --backend, --llm_device, ... set them (and its cluster workers inherit them).
+TTS_LLM_OPTIONS = {
+    "backend": env.str("TTS_LLM_BACKEND", default="torch"),
+    "llm_device": env.str("TTS_LLM_DEVICE", default="auto"),
+    "tokenizer_device": env.str("TTS_TOKENIZER_DEVICE", default="auto"),
+    "detokenizer_device": env.str("TTS_DETOKENIZER_DEVICE", default="auto"),
+    "torch_dtype": env.str("TTS_TORCH_DTYPE", default="auto"),
+    "max_length": _int("TTS_MAX_LENGTH", 8192, minimum=16),
+    "llm_gpu_memory_utilization": env.float("TTS_LLM_GPU_MEMORY_UTILIZATION", default=0.6),
+    "llm_batch_size": _int("TTS_LLM_BATCH_SIZE", 8, minimum=1),
+    "batch_size": _int("TTS_BATCH_SIZE", 1, minimum=1),
+    "wait_timeout": env.float("TTS_WAIT_TIMEOUT", default=0.01),
+    "seed": TTS_SEED,
+}
 TTS_ENGINE_OPTIONS = {
+    "orpheus": {"model_path": env.str("ORPHEUS_MODEL_PATH", default=""),
+                "snac_path": env.str("SNAC_PATH", default=""), **TTS_LLM_OPTIONS},
     "piper": {"voices_dir": env.str("PIPER_VOICES_DIR", default="")},
     "kokoro": {"voices_dir": env.str("KOKORO_VOICES_DIR", default=""),
                "model_path": env.str("KOKORO_MODEL_PATH", default=""),

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from voices import services as voice_services
 
 from .. import services
+from ..engines.base import CAP_CLONE
 from ..errors import TextTooLong, TTSError
 from ..types import SynthesisRequest, Turn
 from .common import DialectView, audio_response, cloned_voice, reference_bytes
@@ -47,6 +48,10 @@ def engine_for(model_name: str) -> str:
     if model_name not in settings.TTS_ENGINES:
         raise TTSError(f"tts_model_name {model_name!r} is not loaded; loaded: {', '.join(model_names())}",
                        field="tts_model_name", status=404)
+    if not services.load_engine(model_name).has(CAP_CLONE):
+        cloners = [n for n in model_names() if services.load_engine(n).has(CAP_CLONE)]
+        raise TTSError(f"tts_model_name {model_name!r} cannot speak in a reference voice; "
+                       f"zero-shot models: {', '.join(cloners) or 'none loaded'}", field="tts_model_name")
     return model_name
 
 

@@ -95,15 +95,14 @@ class LocalDispatcher(Dispatcher):
                 self._forget(work)
                 continue
             index = work.next_index
+            last = index == len(work.segments) - 1
             try:
-                samples = pipeline.render(work.segments[index], job.request, work.rate, self._engine_loader)
+                self._render(work, index, last)
             except Exception as e:  # the engine failed: the job ends with its error
                 logger.exception("synthesis failed in job %s segment %s", job.id, index)
                 job.finish(e)
                 self._forget(work)
                 continue
-            last = index == len(work.segments) - 1
-            job.put(AudioChunk(samples, work.rate, index, last))
             work.next_index += 1
             if last or job.cancelled:
                 job.finish()
@@ -114,6 +113,18 @@ class LocalDispatcher(Dispatcher):
                     work.parked = True
                 else:
                     self._push(LATER_SEGMENT, work)
+
+    def _render(self, work: _Work, index: int, last: bool) -> None:
+        """Put a segment's audio on its job piece by piece; a cancelled job stops the engine."""
+        job = work.job
+        pieces = pipeline.render_pieces(work.segments[index], job.request, work.rate, self._engine_loader)
+        try:
+            for samples, segment_end in pieces:
+                if job.cancelled:
+                    return
+                job.put(AudioChunk(samples, work.rate, index, last and segment_end))
+        finally:
+            pieces.close()
 
     def _forget(self, work: _Work) -> None:
         with self._cond:

@@ -65,8 +65,11 @@ class RedisJob(Job):
         self.dispatcher.redis.set(key(self.job_id, "cancel"), 1, ex=TTL)
         self.dispatcher.forget(self.job_id)
 
-    def _after_chunk(self, client) -> None:
-        """Count the chunk as read; queue a parked job's next segment once the reader caught up."""
+    def _after_chunk(self, client, segment_end: bool) -> None:
+        """Count a segment read at its last piece; queue a parked job's next segment once the
+        reader caught up."""
+        if not segment_end:
+            return
         consumed = client.incr(key(self.job_id, "read"))
         parked = client.get(key(self.job_id, "parked"))
         if parked is not None and int(parked) - consumed < self.dispatcher.max_ahead:
@@ -105,7 +108,7 @@ class RedisJob(Job):
 
     def _accept(self, client, fields: dict) -> AudioChunk:
         chunk = self._decode(fields)
-        self._after_chunk(client)
+        self._after_chunk(client, fields.get(b"end", fields.get("end", b"1")) in (b"1", "1"))
         return chunk
 
     def __iter__(self):
@@ -224,20 +227,26 @@ def render_segment(redis_client, job_id: str, index: int, engine_loader) -> str:
 
     segment = pipeline.PlannedSegment(VoiceRef(**spec["voice"]), spec["text"], spec["pause"])
     redis_client.set(key(job_id, "hb"), index, ex=HEARTBEAT_TTL)
+    last = index == len(plan["segments"]) - 1
+    pieces = pipeline.render_pieces(segment, request, plan["rate"], engine_loader)
     try:
-        samples = pipeline.render(segment, request, plan["rate"], engine_loader)
+        for samples, segment_end in pieces:
+            with redis_client.pipeline() as pipe:
+                pipe.xadd(key(job_id, "chunks"), {"i": index, "last": int(last and segment_end),
+                                                  "end": int(segment_end),
+                                                  "pcm": np.asarray(samples, dtype=np.float32).tobytes()})
+                pipe.expire(key(job_id, "chunks"), TTL)
+                pipe.set(key(job_id, "hb"), index, ex=HEARTBEAT_TTL)
+                pipe.exists(key(job_id, "cancel"))
+                if pipe.execute()[-1]:
+                    return "cancelled"
     except Exception as e:  # the reader ends the stream with this error
         redis_client.xadd(key(job_id, "chunks"), {"error": f"synthesis failed: {e}"})
         redis_client.expire(key(job_id, "chunks"), TTL)
         raise
-    last = index == len(plan["segments"]) - 1
-    with redis_client.pipeline() as pipe:
-        pipe.xadd(key(job_id, "chunks"), {"i": index, "last": int(last),
-                                          "pcm": np.asarray(samples, dtype=np.float32).tobytes()})
-        pipe.expire(key(job_id, "chunks"), TTL)
-        pipe.set(key(job_id, "hb"), index, ex=HEARTBEAT_TTL)
-        pipe.execute()
-    if last or redis_client.exists(key(job_id, "cancel")):
+    finally:
+        pieces.close()
+    if last:
         return "done"
     consumed = int(redis_client.get(key(job_id, "read")) or 0)
     if index + 1 - consumed >= plan["max_ahead"]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,6 +15,7 @@ CAP_CLONE = "clone"  # synthesize from a reference latent
 CAP_CODEC = "codec"  # audio <-> token codec (Fish Speech /v1/vqgan)
 CAP_MULTILINGUAL = "multilingual"  # one call may mix languages
 CAP_SEEDED = "seeded"  # the same seed and input give the same audio
+CAP_STREAM = "stream"  # stream() yields audio while the segment is still being generated
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,19 @@ class Engine(ABC):
         `latent` (engines with the clone capability): a prepared reference, as
         prepare_reference() made it, base64-encoded; the voice then follows the reference.
         """
+
+    def stream(
+        self, text: str, voice: str, *, language: str = "", speed: float = 1.0,
+        sampling: SamplingParams | None = None, latent: str = "",
+    ) -> Iterator[np.ndarray]:
+        """Audio for one segment as it is produced; pieces concatenate to synthesize()'s result.
+
+        Engines that generate incrementally (the LLM engines) yield audio before the segment is
+        finished; the others yield the whole segment once. Closing the generator early stops
+        the engine's work for this segment.
+        """
+        extra = {"latent": latent} if latent else {}
+        yield self.synthesize(text, voice, language=language, speed=speed, sampling=sampling, **extra)
 
     def prepare_reference(self, samples: np.ndarray, sample_rate: int) -> bytes:
         """Clone-capable engines: a reference recording -> latent bytes."""

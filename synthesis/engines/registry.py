@@ -9,6 +9,7 @@ from .base import Engine, EngineError, EngineOptions
 ENGINE_PATHS: dict[str, str] = {
     "piper": "synthesis.engines.piper.PiperEngine",
     "kokoro": "synthesis.engines.kokoro.KokoroEngine",
+    "orpheus": "synthesis.engines.llm.orpheus.OrpheusEngine",  # needs requirements-llm.txt
 }
 
 _instances: dict[str, Engine] = {}

@@ -8,16 +8,35 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from synthesis import services
+from synthesis.engines.base import EngineError, EngineOptions
+from synthesis.engines.llm.config import BACKENDS, UNSUPPORTED_BACKENDS, LLMConfig
 from synthesis.engines.registry import ENGINE_PATHS
 from synthesis.errors import TTSError
 
-# The seed's LLM backends need the GPU engine family; the embedded engines run on onnxruntime.
+# --backend: the embedded engines run on onnxruntime; the LLM engines on torch or vllm.
 EMBEDDED_BACKEND = "onnxruntime"
-SEED_BACKENDS = ("vllm", "sglang", "torch", "llama-cpp", "mlx-lm")
+# Flags of the LLM engines: (setting key, environment variable cluster workers inherit, type).
+LLM_FLAGS = {
+    "snac_path": ("snac_path", "SNAC_PATH", str),
+    "torch_dtype": ("torch_dtype", "TTS_TORCH_DTYPE", str),
+    "max_length": ("max_length", "TTS_MAX_LENGTH", int),
+    "llm_gpu_memory_utilization": ("llm_gpu_memory_utilization", "TTS_LLM_GPU_MEMORY_UTILIZATION", float),
+    "llm_batch_size": ("llm_batch_size", "TTS_LLM_BATCH_SIZE", int),
+    "batch_size": ("batch_size", "TTS_BATCH_SIZE", int),
+    "wait_timeout": ("wait_timeout", "TTS_WAIT_TIMEOUT", float),
+    "llm_device": ("llm_device", "TTS_LLM_DEVICE", str),
+    "tokenizer_device": ("tokenizer_device", "TTS_TOKENIZER_DEVICE", str),
+    "detokenizer_device": ("detokenizer_device", "TTS_DETOKENIZER_DEVICE", str),
+}
+
+
+def is_llm_engine(name: str) -> bool:
+    return ".engines.llm." in ENGINE_PATHS.get(name, "")
 
 
 class Command(BaseCommand):
     help = "Serve the TTS API with daphne on the configured engines"
+    worker_concurrency = 1
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="0.0.0.0")
@@ -25,15 +44,15 @@ class Command(BaseCommand):
         parser.add_argument("--engine", action="append", dest="engines",
                             help=f"engine to load (repeatable); known: {', '.join(sorted(ENGINE_PATHS))}")
         parser.add_argument("--model_path", help="model file for the first engine (kokoro: an ONNX file)")
-        parser.add_argument("--backend", default=EMBEDDED_BACKEND)
+        parser.add_argument("--backend", default=None,
+                            help=f"{EMBEDDED_BACKEND} (the embedded engines) or an LLM backend: "
+                                 f"{', '.join(BACKENDS)}; --backend torch|vllm alone serves orpheus")
         parser.add_argument("--role_dir", help="import this role directory at start")
         parser.add_argument("--api_key", help="require Authorization: Bearer <key>")
-        for flag in ("--llm_device", "--tokenizer_device", "--detokenizer_device"):
-            parser.add_argument(flag, default="auto", help="auto or cpu for the embedded engines")
+        for flag, (_key, _env, kind) in LLM_FLAGS.items():
+            parser.add_argument(f"--{flag}", type=kind, default=None,
+                                help="LLM engines (see README: GPU engines)")
         parser.add_argument("--seed", type=int, default=None)
-        parser.add_argument("--batch_size", type=int, default=1,
-                            help="accepted; the embedded ONNX engines synthesize one segment per call")
-        parser.add_argument("--wait_timeout", type=float, default=0.01, help="accepted; see --batch_size")
         parser.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads")
         parser.add_argument("--worker-threads", type=int, default=None, dest="worker_threads",
                             help="synthesis threads of the in-process dispatcher")
@@ -69,24 +88,34 @@ class Command(BaseCommand):
         self._serve(opts["host"], opts["port"])
 
     def _apply(self, opts):
-        if opts["backend"] != EMBEDDED_BACKEND:
-            hint = " (an LLM backend for the GPU engines, not available in this build)" \
-                if opts["backend"] in SEED_BACKENDS else ""
-            raise CommandError(f"--backend {opts['backend']!r} is not available{hint}; "
-                               f"the embedded engines use {EMBEDDED_BACKEND!r}")
-        for flag in ("llm_device", "tokenizer_device", "detokenizer_device"):
-            if opts[flag] not in ("auto", "cpu"):
-                raise CommandError(f"--{flag} {opts[flag]!r}: the embedded engines run on cpu")
+        backend = opts["backend"] or EMBEDDED_BACKEND
+        if backend in UNSUPPORTED_BACKENDS:
+            raise CommandError(f"--backend {backend!r} is not available: {UNSUPPORTED_BACKENDS[backend]}")
+        if backend not in (EMBEDDED_BACKEND, *BACKENDS):
+            raise CommandError(f"--backend {backend!r} is not available; {EMBEDDED_BACKEND} (embedded engines) "
+                               f"or {', '.join(BACKENDS)} (LLM engines)")
         if opts["engines"]:
             unknown = [e for e in opts["engines"] if e not in ENGINE_PATHS]
             if unknown:
                 raise CommandError(f"unknown engine {unknown[0]!r}; known: {', '.join(sorted(ENGINE_PATHS))}")
             settings.TTS_ENGINES = opts["engines"]
+        elif backend in BACKENDS:
+            settings.TTS_ENGINES = ["orpheus"]
+        llm = [e for e in settings.TTS_ENGINES if is_llm_engine(e)]
+        if backend in BACKENDS and not llm:
+            raise CommandError(f"--backend {backend} runs the LLM engines (orpheus); none is enabled")
+        if llm:
+            self._apply_llm(opts, backend if backend in BACKENDS else None, llm)
+        else:
+            for flag in ("llm_device", "tokenizer_device", "detokenizer_device"):
+                if opts[flag] not in (None, "auto", "cpu"):
+                    raise CommandError(f"--{flag} {opts[flag]!r}: the embedded engines run on cpu")
         if opts["model_path"]:
             if not os.path.exists(opts["model_path"]):
                 raise CommandError(f"--model_path {opts['model_path']!r} does not exist")
             first = settings.TTS_ENGINES[0]
             settings.TTS_ENGINE_OPTIONS.setdefault(first, {})["model_path"] = opts["model_path"]
+            os.environ[f"{first.upper()}_MODEL_PATH"] = opts["model_path"]  # cluster workers
         if opts["api_key"]:
             settings.TTS_API_KEY = opts["api_key"]
         if opts["seed"] is not None:
@@ -97,6 +126,36 @@ class Command(BaseCommand):
             settings.TTS_WORKERS = opts["worker_threads"]
         if opts["workers"] < 0:
             raise CommandError("--workers must be 0 or more")
+
+    def _apply_llm(self, opts, backend: str | None, engines: list[str]) -> None:
+        """LLM flags into the engines' options and the environment (cluster workers inherit it)."""
+        values = {key: opts[flag] for flag, (key, _env, _kind) in LLM_FLAGS.items()
+                  if opts[flag] is not None}
+        if backend:
+            values["backend"] = backend
+        if opts["seed"] is not None:
+            values["seed"] = opts["seed"]
+        for key, env_name, _kind in LLM_FLAGS.values():
+            if key in values:
+                os.environ[env_name] = str(values[key])
+        if "backend" in values:
+            os.environ["TTS_LLM_BACKEND"] = values["backend"]
+        if values.get("snac_path") and not os.path.isdir(values["snac_path"]):
+            raise CommandError(f"--snac_path {values['snac_path']!r} is not a directory")
+        settings.TTS_LLM_OPTIONS.update({k: v for k, v in values.items() if k != "snac_path"})
+        for engine in engines:
+            options = settings.TTS_ENGINE_OPTIONS.setdefault(engine, {})
+            options.update(values)
+            try:
+                LLMConfig.from_options(EngineOptions(model_path=options.get("model_path", ""),
+                                                     extra=dict(options))).validate()
+            except EngineError as e:
+                raise CommandError(f"cannot start: {e}") from e
+        # Requests decode together only if that many synthesis threads wait on the LLM at once.
+        batch = int(settings.TTS_LLM_OPTIONS.get("llm_batch_size", 1))
+        if opts["worker_threads"] is None:
+            settings.TTS_WORKERS = max(settings.TTS_WORKERS, batch)
+        self.worker_concurrency = batch
 
     def _start_cluster(self, count: int, opts):
         """redis-server (unless REDIS_URL is set) and `count` Celery workers, stopped with this process."""
@@ -117,7 +176,10 @@ class Command(BaseCommand):
         threads = opts["threads"] or max(1, (os.cpu_count() or 1) // count)
         env = {"REDIS_URL": settings.REDIS_URL, "TTS_DATA_DIR": str(settings.DATA_DIR),
                "TTS_ENGINES": ",".join(settings.TTS_ENGINES), "TTS_ORT_THREADS": str(threads)}
-        workers = [CeleryWorker(workdir, env, name=f"worker{i + 1}") for i in range(count)]
+        if self.worker_concurrency > 1:
+            env["TTS_WORKERS"] = str(self.worker_concurrency)
+        workers = [CeleryWorker(workdir, env, name=f"worker{i + 1}", concurrency=self.worker_concurrency)
+                   for i in range(count)]
         children.extend(workers)
         atexit.register(lambda: [child.stop() for child in reversed(children)])
         for worker in workers:
