@@ -5,6 +5,14 @@ cd "$ROOT"
 PYTHON="${PYTHON:-python3}"
 VENV="${VENV:-$ROOT/.venv}"
 
+install_extra() {  # best effort: the tests that need it skip when it is missing
+  if "$VENV/bin/python" -m pip install -q -r "$1"; then
+    "$VENV/bin/python" -m pip uninstall -q -y torchvision torchaudio torchcodec >/dev/null 2>&1 || true
+  else
+    echo "warning: $1 could not be installed here; the tests that need it will be skipped" >&2
+  fi
+}
+
 ensure_venv() {  # ensure_venv REQUIREMENTS_FILE
   local req="$1"
   if [ ! -x "$VENV/bin/python" ]; then
@@ -20,6 +28,9 @@ ensure_venv() {  # ensure_venv REQUIREMENTS_FILE
     # resemblyzer's speaker-encoder weights only: its torch dependency is not installed;
     # the project runs the encoder in numpy (synthesis/speaker/encoder.py).
     "$VENV/bin/python" -m pip install -q --no-deps resemblyzer==0.1.4
+    if [ -n "${EXTRA_REQUIREMENTS:-}" ]; then
+      install_extra "$EXTRA_REQUIREMENTS"
+    fi
     echo "$digest" > "$stamp"
   fi
   export PATH="$VENV/bin:$PATH"

@@ -201,6 +201,7 @@ TTS_LLM_OPTIONS = {
     "batch_size": _int("TTS_BATCH_SIZE", 1, minimum=1),
     "wait_timeout": env.float("TTS_WAIT_TIMEOUT", default=0.01),
     "seed": TTS_SEED,
+    "enforce_eager": env.bool("TTS_VLLM_ENFORCE_EAGER", default=False),
 }
 TTS_ENGINE_OPTIONS = {
     "orpheus": {"model_path": env.str("ORPHEUS_MODEL_PATH", default=""),

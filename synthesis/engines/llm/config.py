@@ -30,6 +30,7 @@ class LLMConfig:
     batch_size: int = 1  # codec windows decoded together
     wait_timeout: float = 0.01  # seconds a batch waits for company
     seed: int = 0  # server-wide seed for requests without one; 0: random
+    enforce_eager: bool = False  # vllm: skip graph compilation (faster start, slower decoding)
 
     @classmethod
     def from_options(cls, options: EngineOptions) -> "LLMConfig":

@@ -19,7 +19,7 @@ CORPUS = [
 ]
 
 
-def make_orpheus(folder, codebook_size: int = 64, hidden: int = 32, layers: int = 2, seed: int = 0) -> str:
+def make_orpheus(folder, codebook_size: int = 64, hidden: int = 64, layers: int = 2, seed: int = 0) -> str:
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
@@ -42,7 +42,7 @@ def make_orpheus(folder, codebook_size: int = 64, hidden: int = 32, layers: int 
     fast.save_pretrained(folder)
     torch.manual_seed(seed)
     config = LlamaConfig(vocab_size=tok.get_vocab_size(), hidden_size=hidden, intermediate_size=2 * hidden,
-                         num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
+                         num_hidden_layers=layers, num_attention_heads=2, num_key_value_heads=1,
                          max_position_embeddings=4096, bos_token_id=bos,
                          eos_token_id=tok.token_to_id("<custom_token_2>"),
                          pad_token_id=tok.token_to_id("<custom_token_7>"), tie_word_embeddings=False)
