@@ -288,7 +288,8 @@ def test_the_serve_command_starts_orpheus_from_the_seed_flags(checkpoints, db, s
     registry._instances.pop("orpheus", None)
     settings.TTS_ENGINE_OPTIONS = {k: dict(v) for k, v in settings.TTS_ENGINE_OPTIONS.items()}
     settings.TTS_LLM_OPTIONS = dict(settings.TTS_LLM_OPTIONS)
-    with mock.patch.object(Command, "_serve", autospec=True), mock.patch.dict("os.environ"):
+    with mock.patch.object(Command, "_serve", autospec=True), mock.patch.dict("os.environ"), \
+            mock.patch("tasks.services.start_sweeper"):
         call_command("serve", "--skip-migrate", "--backend", "torch", "--model_path", checkpoints["model_path"],
                      "--snac_path", checkpoints["snac_path"], "--llm_device", "cpu", "--detokenizer_device", "cpu",
                      "--torch_dtype", "float32", "--llm_batch_size", "4", "--max_length", "2048", "--seed", "9")

