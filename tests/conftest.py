@@ -43,3 +43,12 @@ def real_voices(db):
     from voices.services import sync_builtin_voices
 
     sync_builtin_voices({"piper": services.load_engine("piper"), "kokoro": services.load_engine("kokoro")})
+
+
+@pytest.fixture(scope="session")
+def checkpoints(tmp_path_factory):
+    """Tiny random Orpheus + SNAC checkpoints in the layouts --model_path / --snac_path read."""
+    from synthesis.engines.llm import tiny
+
+    root = tmp_path_factory.mktemp("llm")
+    return {"model_path": tiny.make_orpheus(root / "orpheus"), "snac_path": tiny.make_snac(root / "snac")}

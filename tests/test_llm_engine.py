@@ -16,7 +16,6 @@ import pytest
 from synthesis import services
 from synthesis.engines import registry
 from synthesis.engines.base import EngineError, EngineOptions, SamplingParams
-from synthesis.engines.llm import tiny
 from synthesis.engines.llm.generation import FrameConstraint, Generation, Sampling, sample_next
 from synthesis.engines.llm.orpheus import OrpheusEngine
 from tests.audio import body_of, chunks_of, decode
@@ -24,12 +23,6 @@ from tests.audio import body_of, chunks_of, decode
 torch = pytest.importorskip("torch")  # requirements-llm.txt; the test command installs it
 
 FRAME = 2048  # samples per SNAC frame at 24 kHz
-
-
-@pytest.fixture(scope="session")
-def checkpoints(tmp_path_factory):
-    root = tmp_path_factory.mktemp("llm")
-    return {"model_path": tiny.make_orpheus(root / "orpheus"), "snac_path": tiny.make_snac(root / "snac")}
 
 
 def make_engine(checkpoints, **extra) -> OrpheusEngine:

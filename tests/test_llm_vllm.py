@@ -11,13 +11,13 @@ import pytest
 from synthesis.engines import registry
 from synthesis.engines.base import SamplingParams
 from tests.audio import body_of, decode
-from tests.test_llm_engine import FRAME, checkpoints, make_engine  # noqa: F401 (fixture)
+from tests.test_llm_engine import FRAME, make_engine
 
 pytest.importorskip("vllm")
 
 
 @pytest.fixture(scope="module")
-def vllm_engine(checkpoints):  # noqa: F811
+def vllm_engine(checkpoints):
     engine = make_engine(checkpoints, backend="vllm", max_length=1024, llm_gpu_memory_utilization=0.1,
                          enforce_eager=True, llm_batch_size=8)
     yield engine

@@ -13,6 +13,7 @@ import json
 import logging
 import math
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +44,7 @@ START_OF_SPEECH, END_OF_SPEECH = 1, 2
 START_OF_HUMAN, END_OF_HUMAN, START_OF_AI, END_OF_AI, PAD = 3, 4, 5, 6, 7
 FIRST_AUDIO = 10
 EOT = "<|eot_id|>"
-DEFAULTS = Sampling(temperature=0.6, top_k=0, top_p=0.8, repetition_penalty=1.3, max_tokens=0)
+DEFAULTS = Sampling(temperature=0.6, top_k=0, top_p=0.8, repetition_penalty=1.3)
 SECONDS_PER_CHARACTER = 1 / 12  # generous speaking rate, for the default token budget
 
 
@@ -140,12 +141,10 @@ class OrpheusEngine(Engine):
         budget = frames * TOKENS_PER_FRAME
         if s.max_tokens:
             budget = max(TOKENS_PER_FRAME, s.max_tokens - s.max_tokens % TOKENS_PER_FRAME)
+        given = {name: getattr(s, name) for name in ("temperature", "top_k", "top_p", "repetition_penalty")
+                 if getattr(s, name) is not None}
         seed = s.seed if s.seed is not None else (self.config.seed or None)
-        pick = lambda value, default: default if value is None else value  # noqa: E731
-        return Sampling(temperature=pick(s.temperature, DEFAULTS.temperature), top_k=pick(s.top_k, DEFAULTS.top_k),
-                        top_p=pick(s.top_p, DEFAULTS.top_p),
-                        repetition_penalty=pick(s.repetition_penalty, DEFAULTS.repetition_penalty),
-                        max_tokens=budget, seed=seed)
+        return replace(DEFAULTS, **given, max_tokens=budget, seed=seed)
 
     def generation(self, text: str, voice: str, sampling: SamplingParams | None = None) -> Generation:
         return Generation(self.prompt(text, voice), self.sampling_for(text, sampling), self.stop_ids,

@@ -147,8 +147,7 @@ class Command(BaseCommand):
             options = settings.TTS_ENGINE_OPTIONS.setdefault(engine, {})
             options.update(values)
             try:
-                LLMConfig.from_options(EngineOptions(model_path=options.get("model_path", ""),
-                                                     extra=dict(options))).validate()
+                LLMConfig.from_options(EngineOptions(model_path=options.get("model_path", ""), extra=dict(options)))
             except EngineError as e:
                 raise CommandError(f"cannot start: {e}") from e
         # Requests decode together only if that many synthesis threads wait on the LLM at once.
