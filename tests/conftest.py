@@ -52,3 +52,11 @@ def checkpoints(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("llm")
     return {"model_path": tiny.make_orpheus(root / "orpheus"), "snac_path": tiny.make_snac(root / "snac")}
+
+
+@pytest.fixture(scope="session")
+def spark_release(tmp_path_factory):
+    """A tiny random Spark-TTS release (config.yaml, BiCodec/, LLM/, wav2vec2-large-xlsr-53/)."""
+    from synthesis.engines.llm import tiny
+
+    return tiny.make_spark(tmp_path_factory.mktemp("spark") / "Spark-TTS-0.5B")

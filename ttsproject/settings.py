@@ -206,6 +206,8 @@ TTS_LLM_OPTIONS = {
 TTS_ENGINE_OPTIONS = {
     "orpheus": {"model_path": env.str("ORPHEUS_MODEL_PATH", default=""),
                 "snac_path": env.str("SNAC_PATH", default=""), **TTS_LLM_OPTIONS},
+    # A local copy of the Spark-TTS release: config.yaml, BiCodec/, LLM/, wav2vec2-large-xlsr-53/.
+    "spark": {"model_path": env.str("SPARK_MODEL_PATH", default=""), **TTS_LLM_OPTIONS},
     "piper": {"voices_dir": env.str("PIPER_VOICES_DIR", default="")},
     "kokoro": {"voices_dir": env.str("KOKORO_VOICES_DIR", default=""),
                "model_path": env.str("KOKORO_MODEL_PATH", default=""),

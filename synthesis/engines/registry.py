@@ -10,6 +10,7 @@ ENGINE_PATHS: dict[str, str] = {
     "piper": "synthesis.engines.piper.PiperEngine",
     "kokoro": "synthesis.engines.kokoro.KokoroEngine",
     "orpheus": "synthesis.engines.llm.orpheus.OrpheusEngine",  # needs requirements-llm.txt
+    "spark": "synthesis.engines.llm.spark.SparkEngine",  # needs requirements-llm.txt
 }
 
 _instances: dict[str, Engine] = {}

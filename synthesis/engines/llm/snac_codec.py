@@ -2,20 +2,18 @@
 
 A frame holds one level-0 code, two level-1 codes and four level-2 codes, laid out as
 [l0, l1a, l2a, l2b, l1b, l2c, l2d]; it decodes to `frame_samples` samples (2048 at 24 kHz).
-`WindowedDecoder` turns a growing list of frames into audio while generation goes on: each
-window is decoded with a few frames of context on both sides and only its middle is kept, so
-the pieces join without edge artefacts.
+Streams decode in overlapping windows (windows.py) of a few frames.
 """
 from __future__ import annotations
 
 import json
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
 
 from ..base import EngineError
+from .windows import DecodeBatcher, WindowedDecoder
 
 TOKENS_PER_FRAME = 7
 CONTEXT_FRAMES = 2  # decoded on each side of the frames a window emits
@@ -57,7 +55,8 @@ class SnacCodec:
         self.codebook_size = int(model.codebook_size)
         self.frame_samples = int(model.hop_length) * int(model.vq_strides[0])
         self._lock = threading.Lock()
-        self._batcher = _DecodeBatcher(self._decode_batch, batch_size, wait_timeout) if batch_size > 1 else None
+        self._batcher = DecodeBatcher(self._decode_batch, batch_size, wait_timeout,
+                                      name="snac-batcher") if batch_size > 1 else None
 
     def decode(self, frames: list[list[int]], seed: int | None = None) -> np.ndarray:
         """Frames of 7 codes -> float32 samples (len(frames) * frame_samples).
@@ -91,88 +90,6 @@ class SnacCodec:
             audio = self.model.decode(levels)[:, 0, :].float().cpu().numpy()
         return [row.astype(np.float32) for row in audio]
 
-    def stream(self, seed: int | None = None) -> "WindowedDecoder":
-        return WindowedDecoder(self, seed)
-
-
-class WindowedDecoder:
-    """Audio out of a growing list of frames, in overlapping windows."""
-
-    def __init__(self, codec: SnacCodec, seed: int | None = None):
-        self.codec = codec
-        self.seed = seed
-        self.frames: list[list[int]] = []
-        self.emitted = 0
-        self.step = FIRST_FRAMES
-
-    def push(self, frame: list[int]) -> list[np.ndarray]:
-        self.frames.append(frame)
-        pieces = []
-        while len(self.frames) - self.emitted >= self.step + CONTEXT_FRAMES:
-            pieces.append(self._emit(self.step))
-            self.step = min(self.step * 2, MOST_FRAMES)
-        return pieces
-
-    def flush(self) -> list[np.ndarray]:
-        left = len(self.frames) - self.emitted
-        return [self._emit(left)] if left else []
-
-    def _emit(self, count: int) -> np.ndarray:
-        start = self.emitted
-        lo = max(0, start - CONTEXT_FRAMES)
-        hi = min(len(self.frames), start + count + CONTEXT_FRAMES)
-        seed = None if self.seed is None else (self.seed * 1_000_003 + start) % 2**63
-        audio = self.codec.decode(self.frames[lo:hi], seed)
-        fs = self.codec.frame_samples
-        self.emitted += count
-        return audio[(start - lo) * fs:(start - lo + count) * fs]
-
-
-class _DecodeBatcher:
-    """Decode windows of equal length from concurrent streams together (--batch_size)."""
-
-    def __init__(self, decode_batch, batch_size: int, wait_timeout: float):
-        self._decode_batch = decode_batch
-        self._size = batch_size
-        self._wait = wait_timeout
-        self._cond = threading.Condition()
-        self._pending: list[dict] = []
-        threading.Thread(target=self._loop, name="snac-batcher", daemon=True).start()
-
-    def __call__(self, frames: list[list[int]]) -> np.ndarray:
-        item = {"frames": frames, "done": threading.Event()}
-        with self._cond:
-            self._pending.append(item)
-            self._cond.notify_all()
-        item["done"].wait()
-        if "error" in item:
-            raise item["error"]
-        return item["audio"]
-
-    def _take(self) -> list[dict]:
-        with self._cond:
-            while not self._pending:
-                self._cond.wait()
-            length = len(self._pending[0]["frames"])
-            deadline = time.monotonic() + self._wait
-            while True:
-                same = [p for p in self._pending if len(p["frames"]) == length][:self._size]
-                left = deadline - time.monotonic()
-                if len(same) >= self._size or left <= 0:
-                    break
-                self._cond.wait(left)
-            for item in same:
-                self._pending.remove(item)
-            return same
-
-    def _loop(self) -> None:
-        while True:
-            batch = self._take()
-            try:
-                for item, audio in zip(batch, self._decode_batch([p["frames"] for p in batch])):
-                    item["audio"] = audio
-            except Exception as e:  # each waiting stream gets the error
-                for item in batch:
-                    item["error"] = EngineError(f"SNAC decode failed: {e}")
-            for item in batch:
-                item["done"].set()
+    def stream(self, seed: int | None = None) -> WindowedDecoder:
+        return WindowedDecoder(self.decode, self.frame_samples, context=CONTEXT_FRAMES, first=FIRST_FRAMES,
+                               most=MOST_FRAMES, seed=seed)

@@ -34,6 +34,10 @@ def is_llm_engine(name: str) -> bool:
     return ".engines.llm." in ENGINE_PATHS.get(name, "")
 
 
+def is_spark_release(path: str | None) -> bool:
+    return bool(path) and os.path.isfile(os.path.join(path, "BiCodec", "config.yaml"))
+
+
 class Command(BaseCommand):
     help = "Serve the TTS API with daphne on the configured engines"
     worker_concurrency = 1
@@ -46,7 +50,8 @@ class Command(BaseCommand):
         parser.add_argument("--model_path", help="model file for the first engine (kokoro: an ONNX file)")
         parser.add_argument("--backend", default=None,
                             help=f"{EMBEDDED_BACKEND} (the embedded engines) or an LLM backend: "
-                                 f"{', '.join(BACKENDS)}; --backend torch|vllm alone serves orpheus")
+                                 f"{', '.join(BACKENDS)}; --backend torch|vllm alone serves orpheus, or "
+                                 "spark when --model_path is a Spark-TTS release")
         parser.add_argument("--role_dir", help="import this role directory at start")
         parser.add_argument("--api_key", help="require Authorization: Bearer <key>")
         for flag, (_key, _env, kind) in LLM_FLAGS.items():
@@ -100,10 +105,10 @@ class Command(BaseCommand):
                 raise CommandError(f"unknown engine {unknown[0]!r}; known: {', '.join(sorted(ENGINE_PATHS))}")
             settings.TTS_ENGINES = opts["engines"]
         elif backend in BACKENDS:
-            settings.TTS_ENGINES = ["orpheus"]
+            settings.TTS_ENGINES = ["spark" if is_spark_release(opts["model_path"]) else "orpheus"]
         llm = [e for e in settings.TTS_ENGINES if is_llm_engine(e)]
         if backend in BACKENDS and not llm:
-            raise CommandError(f"--backend {backend} runs the LLM engines (orpheus); none is enabled")
+            raise CommandError(f"--backend {backend} runs the LLM engines (orpheus, spark); none is enabled")
         if llm:
             self._apply_llm(opts, backend if backend in BACKENDS else None, llm)
         else:
