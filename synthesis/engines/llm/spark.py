@@ -179,17 +179,21 @@ class SparkEngine(Engine):
                 ids["start_style_label"], ids[f"gender_{gender}"], ids[f"pitch_{LEVELS[pitch]}"],
                 ids[f"speed_{LEVELS['moderate']}"], ids["end_style_label"], ids["start_global_token"]]
 
-    def prompt(self, text: str, voice: str, latent: str = "") -> list[int]:
+    def voice_globals(self, voice: str, latent: str = "") -> list[int]:
+        """The global tokens to speak with: the reference's, else the preset voice's."""
         if latent:
-            globals_ = self.latent_globals(latent)
+            return self.latent_globals(latent)
+        if voice in PRESETS:
+            return self.preset_globals(voice)
+        raise EngineError(f"spark has no voice {voice!r}; presets: {', '.join(PRESETS)}, or a cloned voice")
+
+    def prompt(self, text: str, voice: str, global_tokens: list[int], cloned: bool) -> list[int]:
+        if cloned:
             head = [self.ids["task_tts"], self.ids["start_content"], *self.text_ids(text),
                     self.ids["end_content"], self.ids["start_global_token"]]
-        elif voice in PRESETS:
-            globals_ = self.preset_globals(voice)
-            head = self.control_prompt(text, voice)
         else:
-            raise EngineError(f"spark has no voice {voice!r}; presets: {', '.join(PRESETS)}, or a cloned voice")
-        return [*head, *(self.global_base + t for t in globals_), self.ids["end_global_token"],
+            head = self.control_prompt(text, voice)
+        return [*head, *(self.global_base + t for t in global_tokens), self.ids["end_global_token"],
                 self.ids["start_semantic_token"]]
 
     def sampling_for(self, text: str, sampling: SamplingParams | None) -> Sampling:
@@ -201,10 +205,13 @@ class SparkEngine(Engine):
         seed = s.seed if s.seed is not None else (self.config.seed or None)
         return replace(DEFAULTS, **given, max_tokens=budget, seed=seed)
 
-    def generation(self, text: str, voice: str, *, sampling: SamplingParams | None = None,
-                   latent: str = "") -> Generation:
-        return Generation(self.prompt(text, voice, latent), self.sampling_for(text, sampling),
-                          self.semantic_constraint.end_ids, self.semantic_constraint)
+    def generation(self, text: str, voice: str, *, sampling: SamplingParams | None = None, latent: str = "",
+                   global_tokens: list[int] | None = None) -> Generation:
+        if global_tokens is None:
+            global_tokens = self.voice_globals(voice, latent)
+        return Generation(self.prompt(text, voice, global_tokens, cloned=bool(latent)),
+                          self.sampling_for(text, sampling), self.semantic_constraint.end_ids,
+                          self.semantic_constraint)
 
     def semantic_tokens(self, generation: Generation) -> Iterator[int]:
         """Semantic codes as the LM generates them; anything else (possible only if a backend
@@ -218,10 +225,10 @@ class SparkEngine(Engine):
                 logger.warning("spark: dropped token %s outside the semantic codebook", token)
 
     def stream(self, text, voice, *, language="", speed=1.0, sampling=None, latent="") -> Iterator[np.ndarray]:
-        generation = self.generation(text, voice, sampling=sampling, latent=latent)
-        globals_ = [t - self.global_base for t in generation.prompt[-(self.codec.global_token_count + 2):-2]]
-        self.backend.submit(generation)
-        decoder = self.codec.stream(globals_)
+        global_tokens = self.voice_globals(voice, latent)
+        generation = self.backend.submit(self.generation(text, voice, sampling=sampling, latent=latent,
+                                                         global_tokens=global_tokens))
+        decoder = self.codec.stream(global_tokens)
         try:
             for code in self.semantic_tokens(generation):
                 yield from decoder.push(code)
