@@ -52,6 +52,17 @@ def first_and_total(pieces) -> tuple[float, float, int]:
     return first, time.perf_counter() - start, samples
 
 
+def throughput(one, requests: int, together: bool) -> float:
+    """What `requests` calls of one(i) produce per second, run concurrently or one at a time."""
+    start = time.perf_counter()
+    if together:
+        with concurrent.futures.ThreadPoolExecutor(requests) as pool:
+            produced = sum(pool.map(one, range(requests)))
+    else:
+        produced = sum(one(i) for i in range(requests))
+    return produced / (time.perf_counter() - start)
+
+
 def tokens_per_second(engine, requests: int, tokens: int, together: bool) -> float:
     from synthesis.engines.base import SamplingParams
 
@@ -60,13 +71,7 @@ def tokens_per_second(engine, requests: int, tokens: int, together: bool) -> flo
                                                              SamplingParams(seed=i, max_tokens=tokens)))
         return len(list(generation))
 
-    start = time.perf_counter()
-    if together:
-        with concurrent.futures.ThreadPoolExecutor(requests) as pool:
-            produced = sum(pool.map(one, range(requests)))
-    else:
-        produced = sum(one(i) for i in range(requests))
-    return produced / (time.perf_counter() - start)
+    return throughput(one, requests, together)
 
 
 def served_first_audio(engine, text: str, tokens: int) -> tuple[float, float]:

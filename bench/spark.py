@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import concurrent.futures
 import tempfile
 import time
 from dataclasses import replace
@@ -21,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import median
-from bench.llm import first_and_total
+from bench.llm import first_and_total, throughput
 
 
 def build_engine(folder: Path, **extra):
@@ -47,18 +46,14 @@ def timed(fn, repeats: int) -> float:
 
 
 def clones_per_second(engine, latent: str, requests: int, tokens: int, together: bool) -> float:
+    """Semantic tokens per second of whole cloned requests (generated and decoded)."""
     from synthesis.engines.base import SamplingParams
 
     def one(i):
-        return len(engine.synthesize(f"Request {i}.", "", latent=latent, sampling=SamplingParams(seed=i, max_tokens=tokens)))
+        audio = engine.synthesize(f"Request {i}.", "", latent=latent, sampling=SamplingParams(seed=i, max_tokens=tokens))
+        return len(audio) // engine.codec.samples_per_token
 
-    start = time.perf_counter()
-    if together:
-        with concurrent.futures.ThreadPoolExecutor(requests) as pool:
-            produced = sum(pool.map(one, range(requests)))
-    else:
-        produced = sum(one(i) for i in range(requests))
-    return produced / engine.codec.samples_per_token / (time.perf_counter() - start)
+    return throughput(one, requests, together)
 
 
 def main() -> None:
