@@ -47,7 +47,8 @@ PRESET_VOICES = tuple(EngineVoice(name, "en", "female" if gender == 0 else "male
 MARKERS = ("task_tts", "task_controllable_tts", "start_content", "end_content", "start_style_label",
            "end_style_label", "start_global_token", "end_global_token", "start_semantic_token",
            "end_semantic_token")
-EOS = "<|im_end|>"
+# Qwen2's end-of-text tokens: generation may also stop on these (whichever the tokenizer has).
+END_OF_TEXT = ("<|im_end|>", "<|endoftext|>")
 
 
 def marker(name: str) -> str:
@@ -99,15 +100,17 @@ class SparkEngine(Engine):
                                                       resolve_device(self.config.tokenizer_device), self.codec)
         self._resolve_tokens()
         self.backend = make_backend(replace(self.config, model_path=str(root / "LLM")))
-        self.backend.load(pad_id=self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None
-                          else self.ids[EOS])
+        pad = self.tokenizer.pad_token_id
+        self.backend.load(pad_id=pad if pad is not None else self.semantic_constraint.end_ids[-1])
         logger.info("spark: %s backend, LLM on %s, BiCodec on %s, reference encoder on %s", self.config.backend,
                     getattr(self.backend, "device", self.config.llm_device), decode_device,
                     self.reference_tokenizer.device)
 
-    def _token_id(self, token: str) -> int:
+    def _token_id(self, token: str, required: bool = True) -> int | None:
         token_id = self.tokenizer.convert_tokens_to_ids(token)
         if token_id is None or (token_id == self.tokenizer.unk_token_id and token != self.tokenizer.unk_token):
+            if not required:
+                return None
             raise EngineError(f"the tokenizer at {self.config.model_path}/LLM has no {token}: not a Spark-TTS LM")
         return token_id
 
@@ -119,7 +122,6 @@ class SparkEngine(Engine):
 
     def _resolve_tokens(self) -> None:
         self.ids = {name: self._token_id(marker(name)) for name in MARKERS}
-        self.ids[EOS] = self._token_id(EOS)
         for level in range(5):
             for kind in ("pitch", "speed"):
                 self.ids[f"{kind}_{level}"] = self._token_id(marker(f"{kind}_label_{level}"))
@@ -127,7 +129,8 @@ class SparkEngine(Engine):
             self.ids[f"gender_{gender}"] = self._token_id(marker(f"gender_{gender}"))
         self.global_base = self._codebook_base("global", self.codec.global_codebook_size)
         self.semantic_base = self._codebook_base("semantic", self.codec.semantic_codebook_size)
-        ends = (self.ids["end_semantic_token"], self.ids[EOS])
+        text_ends = {self._token_id(t, required=False) for t in (*END_OF_TEXT, self.tokenizer.eos_token) if t}
+        ends = (self.ids["end_semantic_token"], *sorted(text_ends - {None}))
         self.semantic_constraint = FrameConstraint(self.semantic_base, self.codec.semantic_codebook_size, 1, ends)
         self.global_constraint = FrameConstraint(self.global_base, self.codec.global_codebook_size, 1, ())
 
