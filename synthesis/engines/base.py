@@ -122,6 +122,15 @@ class Engine(ABC):
         raise NotImplementedError(f"{self.name} has no codec")
 
 
+class SynthesizeFromStream:
+    """Mixin (before Engine) for engines whose stream() is primary: synthesize() joins its pieces."""
+
+    def synthesize(self, text: str, voice: str, *, language: str = "", speed: float = 1.0,
+                   sampling: SamplingParams | None = None, latent: str = "") -> np.ndarray:
+        pieces = list(self.stream(text, voice, language=language, speed=speed, sampling=sampling, latent=latent))
+        return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+
+
 def make_onnx_session(path: str, options: EngineOptions):
     """An onnxruntime CPU session with the configured thread counts."""
     import onnxruntime as ort

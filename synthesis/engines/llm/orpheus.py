@@ -19,11 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from ..base import (CAP_SAMPLING, CAP_SEEDED, CAP_STREAM, Engine, EngineError, EngineOptions, EngineVoice,
-                    SamplingParams)
+                    SamplingParams, SynthesizeFromStream)
 from .backends import make_backend
 from .config import LLMConfig, resolve_device
 from .generation import FrameConstraint, Generation, Sampling
 from .snac_codec import TOKENS_PER_FRAME, SnacCodec, load_snac
+from .windows import decode_while_generating
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def custom(n: int) -> str:
     return f"<custom_token_{n}>"
 
 
-class OrpheusEngine(Engine):
+class OrpheusEngine(SynthesizeFromStream, Engine):
     name = "orpheus"
     sample_rate = 24000
     languages = ("en",)
@@ -166,14 +167,5 @@ class OrpheusEngine(Engine):
 
     def stream(self, text, voice, *, language="", speed=1.0, sampling=None, latent="") -> Iterator[np.ndarray]:
         generation = self.backend.submit(self.generation(text, voice, sampling))
-        decoder = self.codec.stream(generation.sampling.seed)
-        try:
-            for frame in self.frames(generation):
-                yield from decoder.push(frame)
-            yield from decoder.flush()
-        finally:
-            generation.cancel()
-
-    def synthesize(self, text, voice, *, language="", speed=1.0, sampling=None, latent="") -> np.ndarray:
-        pieces = list(self.stream(text, voice, sampling=sampling))
-        return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+        yield from decode_while_generating(self.frames(generation), self.codec.stream(generation.sampling.seed),
+                                           generation)

@@ -28,10 +28,11 @@ from pathlib import Path
 import numpy as np
 
 from ..base import (CAP_CLONE, CAP_MULTILINGUAL, CAP_SAMPLING, CAP_SEEDED, CAP_STREAM, Engine, EngineError,
-                    EngineOptions, EngineVoice, SamplingParams)
+                    EngineOptions, EngineVoice, SamplingParams, SynthesizeFromStream)
 from .backends import make_backend
 from .config import LLMConfig, resolve_device
 from .generation import FrameConstraint, Generation, Sampling
+from .windows import decode_while_generating
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def seconds_for(text: str) -> float:
     return 1.0 + 2.0 * (cjk * 0.3 + (len(text) - cjk) / 12)
 
 
-class SparkEngine(Engine):
+class SparkEngine(SynthesizeFromStream, Engine):
     name = "spark"
     sample_rate = 16000
     languages = ("en", "zh")
@@ -231,14 +232,5 @@ class SparkEngine(Engine):
         global_tokens = self.voice_globals(voice, latent)
         generation = self.backend.submit(self.generation(text, voice, sampling=sampling, latent=latent,
                                                          global_tokens=global_tokens))
-        decoder = self.codec.stream(global_tokens)
-        try:
-            for code in self.semantic_tokens(generation):
-                yield from decoder.push(code)
-            yield from decoder.flush()
-        finally:
-            generation.cancel()
-
-    def synthesize(self, text, voice, *, language="", speed=1.0, sampling=None, latent="") -> np.ndarray:
-        pieces = list(self.stream(text, voice, sampling=sampling, latent=latent))
-        return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+        yield from decode_while_generating(self.semantic_tokens(generation), self.codec.stream(global_tokens),
+                                           generation)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -51,6 +51,16 @@ class WindowedDecoder:
         fs = self.frame_samples
         self.emitted += count
         return audio[(start - lo) * fs:(start - lo + count) * fs]
+
+
+def decode_while_generating(frames: Iterable, decoder: WindowedDecoder, generation) -> Iterator[np.ndarray]:
+    """Audio pieces of `frames` as they arrive; closing early cancels the generation."""
+    try:
+        for frame in frames:
+            yield from decoder.push(frame)
+        yield from decoder.flush()
+    finally:
+        generation.cancel()
 
 
 class DecodeBatcher:
