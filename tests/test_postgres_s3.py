@@ -48,11 +48,15 @@ def s3(tmp_path_factory):
     process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                                stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
+    # moto imports its backends on the first request: on a busy machine that answer takes seconds.
+    deadline = time.monotonic() + 60
+    while True:
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=10)
             break
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"moto's S3 server did not come up on {url}") from None
             time.sleep(0.1)
     client = boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
                           aws_secret_access_key="testing")
