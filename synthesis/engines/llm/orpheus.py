@@ -24,6 +24,7 @@ from .backends import make_backend
 from .config import LLMConfig, resolve_device
 from .generation import FrameConstraint, Generation, Sampling
 from .snac_codec import TOKENS_PER_FRAME, SnacCodec, load_snac
+from .tokens import find_token, load_tokenizer
 from .windows import decode_while_generating
 
 logger = logging.getLogger(__name__)
@@ -70,13 +71,9 @@ class OrpheusEngine(SynthesizeFromStream, Engine):
             raise EngineError(f"orpheus needs --model_path: a local directory with the checkpoint and "
                               f"tokenizer (got {self.config.model_path!r})")
         try:
-            from transformers import AutoTokenizer
+            self.tokenizer = load_tokenizer(self.config.model_path)
         except ImportError as e:
             raise EngineError(f"orpheus needs torch, transformers and snac (requirements-gpu.txt): {e}") from e
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(self.config.model_path, local_files_only=True)
-        except (OSError, ValueError) as e:
-            raise EngineError(f"cannot load the tokenizer from {self.config.model_path!r}: {e}") from e
         decoder_device = resolve_device(self.config.detokenizer_device)
         self.codec = SnacCodec(load_snac(self.config.snac_path, decoder_device), decoder_device,
                                self.config.batch_size, self.config.wait_timeout)
@@ -96,11 +93,10 @@ class OrpheusEngine(SynthesizeFromStream, Engine):
         names = {n: custom(n) for n in (START_OF_SPEECH, END_OF_SPEECH, START_OF_HUMAN, END_OF_HUMAN,
                                         START_OF_AI, END_OF_AI, PAD, FIRST_AUDIO, last_audio)}
         names[EOT] = EOT
-        unknown = self.tokenizer.unk_token_id
         self.ids = {}
         for key, token in names.items():
-            token_id = self.tokenizer.convert_tokens_to_ids(token)
-            if token_id is None or (token_id == unknown and token != self.tokenizer.unk_token):
+            token_id = find_token(self.tokenizer, token)
+            if token_id is None:
                 raise EngineError(f"the tokenizer at {self.config.model_path!r} has no {token}: "
                                   "not an Orpheus checkpoint")
             self.ids[key] = token_id

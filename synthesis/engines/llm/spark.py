@@ -32,6 +32,7 @@ from ..base import (CAP_CLONE, CAP_MULTILINGUAL, CAP_SAMPLING, CAP_SEEDED, CAP_S
 from .backends import make_backend
 from .config import LLMConfig, resolve_device
 from .generation import FrameConstraint, Generation, Sampling
+from .tokens import find_token, load_tokenizer
 from .windows import decode_while_generating
 
 logger = logging.getLogger(__name__)
@@ -82,17 +83,17 @@ class SparkEngine(SynthesizeFromStream, Engine):
             raise EngineError(f"spark needs --model_path: a local copy of the Spark-TTS release with "
                               f"config.yaml, BiCodec/, LLM/ and wav2vec2-large-xlsr-53/ (got {self.config.model_path!r})")
         try:
+            import transformers  # noqa: F401
             import yaml
-            from transformers import AutoTokenizer
 
             from .spark_audio import ReferenceTokenizer, SparkCodec
         except ImportError as e:
             raise EngineError(f"spark needs torch and transformers (requirements-gpu.txt): {e}") from e
         try:
             self.audio_config = yaml.safe_load((root / "config.yaml").read_text()) or {}
-            self.tokenizer = AutoTokenizer.from_pretrained(root / "LLM", local_files_only=True)
-        except (OSError, ValueError, yaml.YAMLError) as e:
-            raise EngineError(f"cannot load Spark's config or tokenizer from {root}: {e}") from e
+        except (OSError, yaml.YAMLError) as e:
+            raise EngineError(f"cannot read {root / 'config.yaml'}: {e}") from e
+        self.tokenizer = load_tokenizer(root / "LLM")
         decode_device = resolve_device(self.config.detokenizer_device)
         self.codec = SparkCodec(root / "BiCodec", decode_device, self.config.batch_size, self.config.wait_timeout)
         if self.codec.sample_rate != self.sample_rate:
@@ -108,10 +109,8 @@ class SparkEngine(SynthesizeFromStream, Engine):
                     self.reference_tokenizer.device)
 
     def _token_id(self, token: str, required: bool = True) -> int | None:
-        token_id = self.tokenizer.convert_tokens_to_ids(token)
-        if token_id is None or (token_id == self.tokenizer.unk_token_id and token != self.tokenizer.unk_token):
-            if not required:
-                return None
+        token_id = find_token(self.tokenizer, token)
+        if token_id is None and required:
             raise EngineError(f"the tokenizer at {self.config.model_path}/LLM has no {token}: not a Spark-TTS LM")
         return token_id
 

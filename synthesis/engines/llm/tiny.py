@@ -148,16 +148,14 @@ def _tiny_bicodec(folder: Path, features: int, semantic_codebook: int, fsq_level
             module.running_mean.normal_(0, 0.1)
             module.running_var.uniform_(0.5, 1.5)
     state = {}
-    for name, module in model.named_modules():
-        for key, tensor in module.state_dict(prefix=f"{name}." if name else "").items():
-            if key.count(".") != (f"{name}." if name else "").count(".") or key in state:
-                continue
-            if getattr(module, "weight_normed", False) and key.endswith(".weight"):
-                norm = tensor.flatten(1).norm(dim=1).view(-1, *([1] * (tensor.dim() - 1)))
-                state[key[:-len("weight")] + "parametrizations.weight.original0"] = norm.clone()
-                state[key[:-len("weight")] + "parametrizations.weight.original1"] = tensor.clone()
-            else:
-                state[key] = tensor.clone()
+    for key, tensor in model.state_dict().items():
+        owner = model.get_submodule(key.rpartition(".")[0])
+        if getattr(owner, "weight_normed", False) and key.endswith(".weight"):
+            norm = tensor.flatten(1).norm(dim=1).view(-1, *([1] * (tensor.dim() - 1)))
+            state[key[:-len("weight")] + "parametrizations.weight.original0"] = norm.clone()
+            state[key[:-len("weight")] + "parametrizations.weight.original1"] = tensor.clone()
+        else:
+            state[key] = tensor.clone()
     state.update({f"postnet.{k}": v for k, v in FeatureDecoder(**config["audio_tokenizer"]["postnet"])
                  .state_dict().items()})
     state["quantizer.cluster_size"] = torch.zeros(semantic_codebook)
