@@ -4,7 +4,7 @@ from synthesis.text import normalize
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("$1,250.50", "one thousand, two hundred and fifty dollars and fifty cents"),
+    ("$1,250.50", "one thousand two hundred fifty dollars and fifty cents"),
     ("3.5%", "three point five percent"),
     ("2025-03-05", "March fifth, twenty twenty-five"),
     ("10:30", "ten thirty"),

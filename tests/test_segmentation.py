@@ -37,6 +37,22 @@ def test_it_splits_mandarin_by_clause_without_losing_characters():
     assert all(units(s.text) <= 10 for s in segments)
 
 
+def test_a_first_clause_up_to_twice_the_first_segment_is_not_cut_mid_phrase():
+    sentence = "El billete cuesta cuarenta y cinco euros y el viaje dura tres horas."
+    assert [s.text for s in segment_text(sentence)] == [sentence]
+    assert [s.text for s in segment_text("会议定在二零二五年三月五日上午十点开始。")] == ["会议定在二零二五年三月五日上午十点开始。"]
+
+
+def test_a_long_clause_is_cut_at_word_boundaries_without_a_pause_or_an_orphaned_tail():
+    text = "今天早上我们沿着安静的河边散步看到很多人在公园里锻炼身体天气非常好大家都很开心。"
+    segments = segment_text(text)
+    assert "".join(s.text for s in segments) == text
+    assert segments[0].pause_after == 0.0 and units(segments[0].text) <= FIRST_SEGMENT_UNITS
+    assert not segments[0].text.endswith("安静")  # jieba's words stay whole
+    words_only = " ".join(["word"] * 13) + "."
+    assert [units(s.text) for s in segment_text(words_only, window_size=14)] == [13]
+
+
 def test_it_keeps_short_text_whole():
     assert [s.text for s in segment_text("Hello world.")] == ["Hello world."]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from num2words import num2words
+from num2words import num2words as _num2words
 
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December"]
@@ -49,12 +49,18 @@ _TIME = re.compile(r"\b(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s?([AaPp])\.?[Mm](?:\.(
 _PHONE = re.compile(r"(?<![\w.])(\+?\d{1,3}[\s.-])?(\(?\d{3}\)?[\s.-])\d{3}[\s.-]\d{4}\b")
 _LONG_DIGITS = re.compile(r"\b\d{7,}\b")
 _UNIT = re.compile(rf"(-)?({NUM})\s?({'|'.join(sorted(map(re.escape, UNITS), key=len, reverse=True))})(?![\w/])")
-_ORDINAL = re.compile(r"\b(\d+)(st|nd|rd|th)\b", re.IGNORECASE)
+_ORDINAL = re.compile(r"\b(\d{1,3}(?:,\d{3})*|\d+)(st|nd|rd|th)\b", re.IGNORECASE)
 _YEAR_CONTEXT = re.compile(r"\b(in|since|by|until|from|year|of|during|before|after)\s+(1[1-9]\d\d|20\d\d)\b", re.I)
 _NEGATIVE = re.compile(r"(?<![\w\d])-(?=\d)")
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 _RANGE = re.compile(r"(?<=\d)\s?[-–]\s?(?=\d)")
 _SYMBOLS = {"&": " and ", "+": " plus ", "=": " equals ", "@": " at ", "#": " number "}
+
+
+def num2words(number, **kwargs) -> str:
+    """num2words without its commas and "and": "one thousand two hundred fifty", not
+    "one thousand, two hundred and fifty" (the commas make pauses listeners hear as separate numbers)."""
+    return re.sub(r",| and(?= )", "", _num2words(number, **kwargs))
 
 
 def _words(number: str) -> str:
@@ -137,7 +143,7 @@ def normalize(text: str) -> str:
     text = _CURRENCY.sub(_currency, text)
     text = _PERCENT.sub(lambda m: f"{'minus ' if m[1] else ''}{_words(m[2])} percent", text)
     text = _UNIT.sub(_unit, text)
-    text = _ORDINAL.sub(lambda m: num2words(int(m[1]), to="ordinal"), text)
+    text = _ORDINAL.sub(lambda m: num2words(int(m[1].replace(",", "")), to="ordinal"), text)
     text = _YEAR_CONTEXT.sub(lambda m: f"{m[1]} {num2words(int(m[2]), to='year')}", text)
     text = _RANGE.sub(" to ", text)
     text = _NEGATIVE.sub("minus ", text)

@@ -1,23 +1,40 @@
-"""Normalization entry point: each sentence is read as Mandarin if it holds Han characters."""
+"""Normalization entry point: each sentence is read in the language it is written in."""
 from __future__ import annotations
 
 import re
 
-from . import en, zh
+from . import en, hi, ja, romance, zh
+from .language import HAN_CHAR, detect
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 # Sentence-sized pieces with their closing punctuation; normalization never moves text across them.
 _BOUNDARY = re.compile(r"(?<=[。！？!?\n])|(?<=\.)(?=\s)")
 
 
 def is_mandarin(text: str) -> bool:
-    return bool(_HAN.search(text))
+    return bool(HAN_CHAR.search(text))
 
 
-def normalize(text: str) -> str:
-    """Spell out numbers, symbols and abbreviations so every engine reads them right."""
+def normalize_sentence(text: str, language: str) -> str:
+    """One sentence in `language` (a base code) with numbers, money, dates and symbols spelled out."""
+    if language == "ja":
+        return ja.normalize(text)
+    if language == "zh" or is_mandarin(text):  # digits among Han characters are read in Mandarin
+        return zh.normalize(text)
+    if language in romance.WORDS:
+        return romance.normalize(text, language)
+    if language == "hi":
+        return hi.normalize(text)
+    return en.normalize(text)
+
+
+def normalize(text: str, language: str = "") -> str:
+    """Spell out numbers, symbols and abbreviations so every engine reads them right.
+
+    Each sentence is normalized in its own language (detected, with `language` deciding what
+    detection cannot, e.g. a sentence of digits only).
+    """
     out = []
     for piece in _BOUNDARY.split(text):
         if piece:
-            out.append(zh.normalize(piece) if is_mandarin(piece) else en.normalize(piece))
+            out.append(normalize_sentence(piece, detect(piece, language)))
     return re.sub(r"[ \t]+", " ", "".join(out)).strip()
