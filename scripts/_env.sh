@@ -35,3 +35,19 @@ ensure_venv() {  # ensure_venv REQUIREMENTS_FILE
   fi
   export PATH="$VENV/bin:$PATH"
 }
+
+ensure_voices() {  # Kokoro's voicepacks (npm pack kokoro-js, sha256-checked) and clone profiles, once
+  local dir="$VENV/share/ttsproject"
+  local stamp="$dir/.voices-installed"
+  local digest
+  digest="$( (cat synthesis/engines/data/*.sha256; grep -h '^PROFILE_VERSION' synthesis/engines/cloning.py) \
+    | sha256sum | cut -d' ' -f1)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ]; then
+    return 0
+  fi
+  # Without npm this says how to add the voices and the server starts with what it has.
+  python manage.py install_voices --if-missing
+  if [ "$(find "$dir/kokoro-voices" -name '*.bin' 2>/dev/null | wc -l)" -ge 54 ]; then
+    echo "$digest" > "$stamp"
+  fi
+}

@@ -6,6 +6,7 @@ Any variable may instead be read from a file named by VARIABLE_FILE (secrets).
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import environ
@@ -173,7 +174,30 @@ LOGGING = {
 
 # --- the TTS service -----------------------------------------------------------
 TTS_ENGINES = env.list("TTS_ENGINES", default=["piper", "kokoro"])
-TTS_DEFAULT_VOICE = env.str("TTS_DEFAULT_VOICE", default="joe")
+# The voice that speaks a text in a language when the client names none (or a dialect's fallback
+# applies): language -> voice, and language.gender -> voice for the female/male presets.
+DEFAULT_VOICES = ("en=af_heart,en.male=am_michael,zh=zf_xiaobei,zh.male=zm_yunxi,ja=jf_alpha,ja.male=jm_kumo,"
+                  "es=ef_dora,es.male=em_alex,fr=ff_siwis,hi=hf_alpha,hi.male=hm_omega,it=if_sara,"
+                  "it.male=im_nicola,pt=pf_dora,pt.male=pm_alex")
+
+
+def _voice_map(name: str, default: str) -> dict[str, str]:
+    """'en=af_heart,zh=zf_xiaobei' -> {'en': 'af_heart', 'zh': 'zf_xiaobei'}; entries override the defaults."""
+    mapping = {}
+    for raw in (default, os.environ.get(name, "")):
+        for item in raw.split(","):
+            if not item.strip():
+                continue
+            key, sep, voice = item.partition("=")
+            if not sep or not key.strip() or not voice.strip():
+                raise ImproperlyConfigured(f"{name}: expected language=voice entries, got {item.strip()!r}")
+            mapping[key.strip().lower()] = voice.strip()
+    return mapping
+
+
+TTS_DEFAULT_VOICES = _voice_map("TTS_DEFAULT_VOICES", DEFAULT_VOICES)
+# One voice preferred for its own language above TTS_DEFAULT_VOICES (e.g. joe for English).
+TTS_DEFAULT_VOICE = env.str("TTS_DEFAULT_VOICE", default="")
 TTS_API_KEY = _secret("TTS_API_KEY")
 # Synthesis threads; with TTS_ORT_THREADS=0 each gets cores / TTS_WORKERS onnxruntime threads.
 # One thread per core serves concurrent requests best (see ./scripts/bench scale); a single
@@ -187,6 +211,10 @@ TTS_MAX_REFERENCE_SECONDS = _int("TTS_MAX_REFERENCE_SECONDS", 30, minimum=1)
 TTS_ROLE_DIR = env.str("TTS_ROLE_DIR", default="")
 TTS_SEED = _int("TTS_SEED", 0)
 TTS_CACHE_DIR = env.str("TTS_CACHE_DIR", default=str(DATA_DIR / "cache"))
+# Installed voice data shared by every server of this Python environment (outside the repository):
+# Kokoro's voicepacks (manage.py install_voices) and the base-voice profiles cloning measures once.
+TTS_VOICE_DATA_DIR = Path(env.str("TTS_VOICE_DATA_DIR", default=str(Path(sys.prefix) / "share" / "ttsproject")))
+TTS_PROFILES_DIR = TTS_VOICE_DATA_DIR / "profiles"
 # The LLM engines (Orpheus; requirements-llm.txt or requirements-gpu.txt) share these; the
 # serve command's --backend, --llm_device, ... set them (and its cluster workers inherit them).
 TTS_LLM_OPTIONS = {
@@ -208,8 +236,10 @@ TTS_ENGINE_OPTIONS = {
                 "snac_path": env.str("SNAC_PATH", default=""), **TTS_LLM_OPTIONS},
     # A local copy of the Spark-TTS release: config.yaml, BiCodec/, LLM/, wav2vec2-large-xlsr-53/.
     "spark": {"model_path": env.str("SPARK_MODEL_PATH", default=""), **TTS_LLM_OPTIONS},
-    "piper": {"voices_dir": env.str("PIPER_VOICES_DIR", default="")},
+    "piper": {"voices_dir": env.str("PIPER_VOICES_DIR", default=""), "profiles_dir": str(TTS_PROFILES_DIR)},
     "kokoro": {"voices_dir": env.str("KOKORO_VOICES_DIR", default=""),
+               "voicepacks_dir": env.str("KOKORO_VOICEPACKS_DIR", default=str(TTS_VOICE_DATA_DIR / "kokoro-voices")),
+               "profiles_dir": str(TTS_PROFILES_DIR),
                "model_path": env.str("KOKORO_MODEL_PATH", default=""),
                "cache_dir": env.str("KOKORO_CACHE_DIR", default=str(Path(TTS_CACHE_DIR) / "kokoro"))},
 }

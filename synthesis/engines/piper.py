@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..text.language import base, tag
 from .cloning import TimbreCloning, decode_latent
 from .base import CAP_CLONE, CAP_SEEDED, CAP_SPEED, Engine, EngineError, EngineVoice, SamplingParams, make_onnx_session
 
@@ -55,7 +56,7 @@ class PiperEngine(TimbreCloning, Engine):
             raise EngineError(f"piper: cannot read voice config {config}: {e}") from e
         language = (cfg.get("language", {}).get("code") or cfg.get("espeak", {}).get("voice") or "en")
         self._paths[voice_id] = (Path(model), Path(config))
-        self._meta[voice_id] = EngineVoice(voice_id, language.split("_")[0].split("-")[0], gender, description)
+        self._meta[voice_id] = EngineVoice(voice_id, tag(language), gender, description)
 
     def _voice(self, voice_id: str):
         voice = self._loaded.get(voice_id)
@@ -78,16 +79,22 @@ class PiperEngine(TimbreCloning, Engine):
     def voices(self) -> list[EngineVoice]:
         return list(self._meta.values())
 
-    def candidates(self) -> list[str]:
-        return list(self._paths)
+    def voice_language(self, voice: str) -> str:
+        meta = self._meta.get(voice)
+        return meta.language if meta else ""
 
-    def synthesize_base(self, text, voice, speed):
-        return self.synthesize(text, voice, speed=speed)
+    def candidates(self, language: str = "") -> list[str]:
+        """Base voices for cloning: those of `language` when there are any, else all."""
+        native = [v for v, meta in self._meta.items() if base(meta.language) == base(language)]
+        return native or list(self._paths)
+
+    def synthesize_base(self, text, voice, speed, language="", sampling=None):
+        return self.synthesize(text, voice, speed=speed, language=language, sampling=sampling)
 
     def synthesize(self, text, voice, *, language="", speed=1.0, sampling: SamplingParams | None = None,
                    latent: str = ""):
         if latent:
-            return self.synthesize_cloned(text, decode_latent(latent), speed)
+            return self.synthesize_cloned(text, decode_latent(latent), speed, language=language, sampling=sampling)
         from piper.config import SynthesisConfig
 
         piper_voice = self._voice(voice)
