@@ -36,6 +36,13 @@ class VoiceNotFound(TTSError):
     code = "voice_not_found"
 
 
+class LanguageNotSupported(TTSError):
+    """The voice cannot speak the text's language (or no voice can)."""
+
+    status = 400
+    code = "language_not_supported"
+
+
 class NotFound(TTSError):
     status = 404
     code = "not_found"

@@ -10,6 +10,7 @@ from .audio import effects
 from .engines import get_engine
 from .engines.base import CAP_SPEED, CAP_STREAM, Engine
 from .text import normalize, segment_text
+from .text.language import detect
 from .text.segment import FIRST_SEGMENT_UNITS
 from .types import SynthesisRequest, VoiceRef
 
@@ -19,6 +20,7 @@ class PlannedSegment:
     voice: VoiceRef
     text: str
     pause_after: float
+    language: str = ""  # the segment's main language (base code), detected with the voice's as prior
 
 
 BUSY_FIRST_SEGMENT = 6  # units; see plan()
@@ -32,10 +34,11 @@ def plan(request: SynthesisRequest, busy: bool = False) -> list[PlannedSegment]:
     """
     planned = []
     for turn in request.turns:
-        text = normalize(turn.text) if request.normalize else turn.text
+        prior = turn.voice.language or detect(turn.text)
+        text = normalize(turn.text, prior) if request.normalize else turn.text
         first = BUSY_FIRST_SEGMENT if busy and not planned else FIRST_SEGMENT_UNITS
         for seg in segment_text(text, request.length_threshold, request.window_size, first_segment=first):
-            planned.append(PlannedSegment(turn.voice, seg.text, seg.pause_after))
+            planned.append(PlannedSegment(turn.voice, seg.text, seg.pause_after, detect(seg.text, prior)))
     return planned
 
 
@@ -65,7 +68,7 @@ def render_pieces(segment: PlannedSegment, request: SynthesisRequest, rate: int,
     # asking the engine for speech slower by that factor keeps the duration.
     engine_speed = request.speed / factor if engine.has(CAP_SPEED) else 1.0
     extra = {"latent": segment.voice.latent} if segment.voice.latent else {}
-    pieces = engine.stream(segment.text, segment.voice.voice_id, language=segment.voice.language,
+    pieces = engine.stream(segment.text, segment.voice.voice_id, language=segment.language,
                            speed=engine_speed, sampling=request.sampling, **extra)
     try:
         if engine.has(CAP_STREAM) and not request.pitch and rate == engine.sample_rate:

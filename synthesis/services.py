@@ -132,11 +132,33 @@ def check_format(fmt: str, field: str = "response_format") -> str:
     return fmt
 
 
+def check_request(request: SynthesisRequest) -> None:
+    """Refuse a request a voice cannot speak (before any work or admission)."""
+    from voices.services import check_languages
+
+    check_languages(request.turns)
+
+
 def start_synthesis(request: SynthesisRequest) -> Job:
     """Admit a request and hand it to the dispatcher; the job yields its audio chunks."""
+    check_request(request)
+    return submit(request)
+
+
+def submit(request: SynthesisRequest) -> Job:
+    """Admission control, then the dispatcher (the request was checked)."""
     dispatcher = get_dispatcher()
     check_capacity(dispatcher)
     return dispatcher.submit(request)
+
+
+async def astart_synthesis(request: SynthesisRequest) -> Job:
+    """start_synthesis off the event loop: the check may read the catalog (Django's thread for the ORM),
+    admission and submission do I/O (any thread)."""
+    from asgiref.sync import sync_to_async
+
+    await sync_to_async(check_request)(request)
+    return await sync_to_async(submit, thread_sensitive=False)(request)
 
 
 def overload(dispatcher: Dispatcher | None = None) -> str:

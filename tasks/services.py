@@ -30,6 +30,7 @@ _executor: ThreadPoolExecutor | None = None
 
 def create_task(step_id: str, request: SynthesisRequest, fmt: str, fields: dict) -> TaskRecord:
     """Record a task and start it. `fields` is the request as the client sent it (for display)."""
+    synthesis.check_request(request)
     params = {"fields": fields, "request": request.to_dict()}
     try:
         with transaction.atomic():

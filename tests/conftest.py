@@ -5,6 +5,7 @@ from synthesis.engines import registry
 from tests.fakes import FakeEngine
 
 registry.register("fake", "tests.fakes.FakeEngine")
+registry.register("fake_en", "tests.fakes.EnglishOnlyEngine")
 
 
 @pytest.fixture(autouse=True)
@@ -19,6 +20,7 @@ def tts_settings(settings, tmp_path):
     FakeEngine.gate = None
     FakeEngine.fail_on = None
     FakeEngine.calls = []
+    FakeEngine.spoken = []
     FakeEngine.prepared = 0
     services.latent_cache.clear()
     services.reference_cache.clear()
@@ -35,6 +37,27 @@ def fake_voices(db):
 
     sync_builtin_voices({"fake": services.load_engine("fake")})
     FakeEngine.calls = []
+
+
+# Catalog voices as the Kokoro voicepacks register them, spoken by the fake engine.
+LANGUAGE_VOICES = [("af_heart", "en-us", "female"), ("af_alloy", "en-us", "female"), ("am_michael", "en-us", "male"),
+                   ("am_onyx", "en-us", "male"), ("bm_fable", "en-gb", "male"), ("zf_xiaobei", "zh", "female"),
+                   ("zf_xiaoni", "zh", "female"), ("zm_yunxi", "zh", "male"), ("jf_alpha", "ja", "female"),
+                   ("jm_kumo", "ja", "male"), ("ef_dora", "es", "female"), ("ff_siwis", "fr", "female")]
+
+
+@pytest.fixture
+def language_voices(db, settings):
+    """Voices of several languages and genders (the fake engine speaks them all), and one English-only voice."""
+    from voices.models import Voice
+
+    settings.TTS_ENGINES = [*settings.TTS_ENGINES, "fake_en"]
+    for name, language, gender in LANGUAGE_VOICES:
+        Voice.objects.create(name=name, engine="fake", engine_voice=name, language=language, gender=gender,
+                             is_builtin=True)
+    Voice.objects.create(name="joe_fake", engine="fake_en", engine_voice="joe_fake", language="en-us",
+                         gender="male", is_builtin=True)
+    FakeEngine.spoken = []
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 
-from synthesis.engines.base import CAP_CLONE, CAP_SPEED, Engine, EngineVoice
+from synthesis.engines.base import CAP_CLONE, CAP_CROSS_LINGUAL, CAP_SPEED, Engine, EngineVoice
 
 WORD_SECONDS = 0.12
 
@@ -19,9 +19,10 @@ def dominant_frequency(samples: np.ndarray, rate: int) -> float:
 class FakeEngine(Engine):
     name = "fake"
     sample_rate = 16000
-    languages = ("en", "zh")
-    capabilities = frozenset({CAP_SPEED, CAP_CLONE})
+    languages = ("en", "zh", "ja", "es", "fr", "hi", "it", "pt")
+    capabilities = frozenset({CAP_SPEED, CAP_CLONE, CAP_CROSS_LINGUAL})
     calls: list[str] = []
+    spoken: list[tuple[str, str]] = []  # (voice, language) of each segment synthesized
     gate: threading.Event | None = None  # when set by a test, segments after the first wait for it
     fail_on: str | None = None
     prepared = 0  # references analysed
@@ -40,6 +41,7 @@ class FakeEngine(Engine):
         if FakeEngine.gate is not None and FakeEngine.calls:
             assert FakeEngine.gate.wait(10), "test gate never opened"
         FakeEngine.calls.append(text)
+        FakeEngine.spoken.append((voice, language))
         if FakeEngine.fail_on and FakeEngine.fail_on in text:
             raise RuntimeError("fake engine failure")
         words = max(1, len(text.split()) + sum(1 for c in text if "\u4e00" <= c <= "\u9fff"))
@@ -49,3 +51,14 @@ class FakeEngine(Engine):
             freq = float(np.frombuffer(base64.b64decode(latent), dtype=np.float64)[0])
         t = np.arange(n) / self.sample_rate
         return (0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+class EnglishOnlyEngine(FakeEngine):
+    """A fake engine whose voices speak English only (as Piper's joe does)."""
+
+    name = "fake_en"
+    languages = ("en",)
+    capabilities = frozenset({CAP_SPEED})
+
+    def voices(self):
+        return [EngineVoice("joe_fake", "en-us", "male", "English only")]

@@ -9,8 +9,11 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
-from synthesis.engines.base import Engine
-from synthesis.errors import Conflict, InvalidInput, TTSError, VoiceNotFound
+from synthesis.engines.base import Engine, EngineError
+from synthesis.engines.registry import engine_class
+from synthesis.errors import Conflict, InvalidInput, LanguageNotSupported, TTSError, VoiceNotFound
+from synthesis.text.language import base, detect, languages_in
+from synthesis.text.language import name as language_name
 from synthesis.types import VoiceRef
 
 from .models import Voice
@@ -19,6 +22,12 @@ logger = logging.getLogger(__name__)
 
 OPENAI_VOICE_NAMES = {"alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage",
                       "shimmer", "verse"}
+# OpenAI's stock voices that Kokoro has a namesake of; the others get the text language's default.
+OPENAI_NAMESAKES = {"alloy": "af_alloy", "echo": "am_echo", "fable": "bm_fable", "nova": "af_nova",
+                    "onyx": "am_onyx"}
+# Flash-TTS / Spark preset names: a voice of that gender in the text's language (unless a catalog
+# voice has the name, as Spark's presets do when Spark is loaded).
+PRESET_GENDERS = {"female": "female", "male": "male"}
 AUDIO_SUFFIXES = {".wav", ".mp3", ".flac", ".ogg", ".opus", ".m4a", ".aac", ".webm"}
 
 
@@ -40,20 +49,97 @@ def to_ref(voice: Voice) -> VoiceRef:
     return VoiceRef(voice.name, voice.engine, voice.engine_voice, voice.language, latent_text(voice))
 
 
-def resolve_voice(name: str, *, openai_aliases: bool = False) -> VoiceRef:
-    """The enabled catalog voice called `name`, or a blend like `a(2)+b(1)` an engine can speak.
+def resolve_voice(name: str, *, text: str = "", openai_aliases: bool = False) -> VoiceRef:
+    """The voice a client means by `name` for speaking `text`.
 
-    OpenAI's stock names map to the default voice.
+    An enabled catalog voice, a preset gender (`female`, `male`), with `openai_aliases` one of
+    OpenAI's stock names (its Kokoro namesake when that speaks the text's language, else the
+    language's default), or a blend like `a(2)+b(1)` an engine can speak.
     """
     voice = Voice.objects.enabled().filter(name=name).first()
+    if voice is None and name.lower() in PRESET_GENDERS:
+        voice = default_voice(text, gender=PRESET_GENDERS[name.lower()])
     if voice is None and openai_aliases and name.lower() in OPENAI_VOICE_NAMES:
-        voice = Voice.objects.enabled().filter(name=settings.TTS_DEFAULT_VOICE).first()
+        voice = openai_voice(name.lower(), text)
     if voice is not None:
         return to_ref(voice)
     engine = blend_engine(name)
     if engine is None:
         raise VoiceNotFound(f"voice {name!r} not found", field="voice")
-    return VoiceRef(name, engine, name, "multi")
+    return VoiceRef(name, engine, name, blend_language(engine, name))
+
+
+def openai_voice(name: str, text: str) -> Voice:
+    """OpenAI's stock voice `name`: its namesake when native to the text's language, else that
+    language's default voice of the namesake's gender."""
+    namesake = Voice.objects.enabled().filter(name=OPENAI_NAMESAKES.get(name, "")).first()
+    if namesake is None:
+        return default_voice(text)
+    if base(namesake.language) == detect(text, namesake.language):
+        return namesake
+    return default_voice(text, gender=namesake.gender)
+
+
+def speaks(voice: Voice, language: str) -> bool:
+    """Whether a catalog voice can speak `language` (a base code)."""
+    try:
+        return engine_class(voice.engine).speaks(voice.language, language)
+    except EngineError:
+        return False
+
+
+def default_voice(text: str = "", gender: str = "") -> Voice:
+    """The voice that speaks `text` when the client named none: the configured default of the
+    text's language (TTS_DEFAULT_VOICES, TTS_DEFAULT_VOICE for its own language), else a voice
+    native to it, else any voice that can speak it; of `gender` where one is."""
+    language = detect(text) if text.strip() else "en"
+    enabled = list(Voice.objects.enabled().order_by("-is_builtin", "name"))
+    by_name = {v.name: v for v in enabled}
+    preferred = [settings.TTS_DEFAULT_VOICES.get(f"{language}.{gender}") if gender else None,
+                 settings.TTS_DEFAULT_VOICES.get(language)]
+    own = by_name.get(settings.TTS_DEFAULT_VOICE)
+    if own is not None and base(own.language) in ("", language):
+        preferred.insert(0, own.name)
+    configured = [by_name[n] for n in preferred if n in by_name and speaks(by_name[n], language)]
+    natives = [v for v in enabled if base(v.language) == language and speaks(v, language)]
+    speakers = [v for v in enabled if speaks(v, language)]
+    # A native speaker of the language first (of the gender when there is one), an accent last.
+    for group in ([*configured, *natives], speakers):
+        for voice in [v for v in group if not gender or v.gender == gender] + group:
+            return voice
+    if not enabled:
+        raise VoiceNotFound("no voice is installed")
+    raise LanguageNotSupported(f"no installed voice can speak {language_name(language)}", field="text")
+
+
+def voices_speaking(language: str, limit: int = 8) -> list[str]:
+    """Names of enabled voices that can speak `language`, native speakers first."""
+    enabled = [v for v in Voice.objects.enabled().order_by("-is_builtin", "name") if speaks(v, language)]
+    enabled.sort(key=lambda v: base(v.language) != language)
+    return [v.name for v in enabled[:limit]]
+
+
+def check_languages(turns) -> None:
+    """Refuse (LanguageNotSupported, naming who can) a turn whose voice cannot speak its text."""
+    for turn in turns:
+        try:
+            engine = engine_class(turn.voice.engine)
+        except EngineError:
+            continue  # an engine this process does not know is the dispatcher's to refuse
+        for language in languages_in(turn.text, turn.voice.language):
+            if engine.speaks(turn.voice.language, language):
+                continue
+            others = voices_speaking(language)
+            who = f"voices that can: {', '.join(others)}" if others else "no installed voice can"
+            raise LanguageNotSupported(f"voice {turn.voice.name!r} cannot speak {language_name(language)}; {who}",
+                                       field="voice")
+
+
+def blend_language(engine: str, spec: str) -> str:
+    """A blend speaks with the accent of its first voice."""
+    parts = [p.split("(")[0].strip() for p in spec.split("+")]
+    first = Voice.objects.filter(engine=engine, engine_voice=parts[0], is_builtin=True).first() if parts else None
+    return first.language if first else ""
 
 
 def blend_engine(spec: str) -> str | None:
@@ -79,25 +165,29 @@ def add_blend(name: str, spec: str, *, created_by: str = "api") -> Voice:
         raise InvalidInput(f"blend {spec!r} names voices no engine can blend", field="blend")
     try:
         with transaction.atomic():
-            return Voice.objects.create(name=name, engine=engine, engine_voice=spec, language="multi",
+            return Voice.objects.create(name=name, engine=engine, engine_voice=spec,
+                                        language=blend_language(engine, spec),
                                         created_by=created_by, description=f"Blend of {spec}")
     except IntegrityError as e:
         raise Conflict(f"voice {name!r} already exists", field="name") from e
 
 
-async def aresolve_voice(name: str, *, openai_aliases: bool = False) -> VoiceRef:
+async def aresolve_voice(name: str, *, text: str = "", openai_aliases: bool = False) -> VoiceRef:
     from asgiref.sync import sync_to_async
 
-    return await sync_to_async(resolve_voice)(name, openai_aliases=openai_aliases)
+    return await sync_to_async(resolve_voice)(name, text=text, openai_aliases=openai_aliases)
 
 
 def sync_builtin_voices(engines: dict[str, Engine]) -> int:
-    """Register every voice of the loaded engines once; returns how many were added."""
+    """Register every voice of the loaded engines once (refreshing what the engine says of the ones
+    registered before: language, gender, description); returns how many were added."""
     added = 0
     for engine in engines.values():
         for ev in engine.voices():
             existing = Voice.objects.filter(engine=engine.name, engine_voice=ev.id, is_builtin=True)
             if existing.exists():
+                existing.exclude(language=ev.language, gender=ev.gender, description=ev.description).update(
+                    language=ev.language, gender=ev.gender, description=ev.description)
                 continue
             name = ev.id if not Voice.objects.filter(name=ev.id).exists() else f"{engine.name}-{ev.id}"
             Voice.objects.create(name=name, engine=engine.name, engine_voice=ev.id, language=ev.language,
@@ -105,14 +195,6 @@ def sync_builtin_voices(engines: dict[str, Engine]) -> int:
                                  created_by="system")
             added += 1
     return added
-
-
-def default_voice() -> Voice:
-    voice = Voice.objects.enabled().filter(name=settings.TTS_DEFAULT_VOICE).first()
-    voice = voice or Voice.objects.enabled().filter(is_builtin=True).first()
-    if voice is None:
-        raise VoiceNotFound("no voice is installed")
-    return voice
 
 
 def add_voice(name: str, prepared, reference_text: str = "", *, created_by: str = "api") -> Voice:
@@ -127,7 +209,7 @@ def add_voice(name: str, prepared, reference_text: str = "", *, created_by: str 
         raise InvalidInput("name must be 1-255 characters", field="name")
     engine = synthesis_services.clone_engine()
     latent = base64.b64decode(synthesis_services.reference_latent(prepared, engine))
-    voice = Voice(name=name, engine=engine.name, engine_voice="", language="multi",
+    voice = Voice(name=name, engine=engine.name, engine_voice="", language="",
                   reference_text=reference_text or "", created_by=created_by,
                   description=f"Cloned from reference audio ({prepared.duration:.1f} s) by timbre matching on "
                               f"{engine.name}.")
@@ -166,6 +248,26 @@ def delete_voice(name: str) -> None:
 
 def role_names() -> list[str]:
     return list(Voice.objects.enabled().values_list("name", flat=True))
+
+
+def catalog() -> list[dict]:
+    """Every enabled voice with what a client chooses by: language (and its name), gender, engine."""
+    return [{"id": v.name, "name": v.name, "engine": v.engine, "language": v.language,
+             "language_name": language_name(v.language) if v.language else "", "gender": v.gender,
+             "builtin": v.is_builtin, "description": v.description}
+            for v in Voice.objects.enabled()]
+
+
+def language_defaults() -> dict[str, str]:
+    """The voice that speaks each language when the client names none."""
+    languages = {base(v) for v in Voice.objects.enabled().values_list("language", flat=True) if v}
+    defaults = {}
+    for language in sorted(languages & set(SAMPLE_SENTENCES)):
+        try:
+            defaults[language] = default_voice(SAMPLE_SENTENCES[language]).name
+        except (VoiceNotFound, LanguageNotSupported):
+            continue
+    return defaults
 
 
 def import_role_dir(directory: Path, prepare) -> tuple[list[str], list[str]]:
@@ -223,8 +325,10 @@ def rename_voice(old: str, new: str) -> Voice:
     return voice
 
 
-SAMPLE_SENTENCES = {"zh": "你好，欢迎使用语音合成服务。", "en": "Hello! This is a sample of my voice.",
-                    "multi": "Hello! This is a sample of my voice. 你好！"}
+SAMPLE_SENTENCES = {"en": "Hello! This is a sample of my voice.", "zh": "你好，欢迎使用语音合成服务。",
+                    "ja": "こんにちは。これは私の声のサンプルです。", "es": "¡Hola! Esta es una muestra de mi voz.",
+                    "fr": "Bonjour ! Voici un échantillon de ma voix.", "it": "Ciao! Questo è un campione della mia voce.",
+                    "pt": "Olá! Esta é uma amostra da minha voz.", "hi": "नमस्ते! यह मेरी आवाज़ का एक नमूना है।"}
 
 
 def synthesize_sample(voice: Voice) -> Voice:
@@ -234,7 +338,7 @@ def synthesize_sample(voice: Voice) -> Voice:
     from synthesis import services as synthesis_services
     from synthesis.types import SynthesisRequest, Turn
 
-    text = SAMPLE_SENTENCES.get(voice.language, SAMPLE_SENTENCES["en"])
+    text = SAMPLE_SENTENCES.get(base(voice.language), SAMPLE_SENTENCES["en"])
     job = synthesis_services.start_synthesis(SynthesisRequest([Turn(to_ref(voice), text)], dialect="admin"))
     data = async_to_sync(synthesis_services.encoded_whole)(job, "mp3")
     if voice.sample_audio:

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from adrf.views import APIView
 
 from .. import services
+from ..audio.encoders import output_rate
 from ..dispatch import Job, SynthesisFailed
 from ..engines.base import CAP_CLONE, SamplingParams
 from ..errors import Conflict, InvalidInput, PayloadTooLarge, TTSError
@@ -94,7 +95,7 @@ def _clone_ref(data: bytes, field: str, cached: bool, engine_name: str | None) -
     engine = services.load_engine(engine_name) if engine_name else services.clone_engine()
     if not engine.has(CAP_CLONE):
         engine = services.clone_engine()
-    return VoiceRef("reference", engine.name, "", "multi", services.reference_latent(prepared, engine))
+    return VoiceRef("reference", engine.name, "", "", services.reference_latent(prepared, engine))
 
 
 async def cloned_voice(data: bytes, field: str, cached: bool = True, engine: str | None = None) -> VoiceRef:
@@ -105,7 +106,8 @@ async def cloned_voice(data: bytes, field: str, cached: bool = True, engine: str
 async def audio_response(job: Job, fmt: str, stream: bool, headers: dict | None = None,
                          content_type: str | None = None) -> HttpResponse:
     """A chunked stream when `stream`, else the whole file once synthesized."""
-    headers = {"Cache-Control": "no-store", **(headers or {})}
+    headers = {"Cache-Control": "no-store", "X-Sample-Rate": str(output_rate(fmt, job.sample_rate)),
+               **(headers or {})}
     content_type = content_type or services.content_type(fmt)
     if stream:
         response = StreamingHttpResponse(services.encoded_stream(job, fmt), content_type=content_type,

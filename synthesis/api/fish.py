@@ -81,7 +81,7 @@ async def build_request(data: dict) -> SynthesisRequest:
     text = services.check_text(data["text"])
     references = data.get("references") or []
     if data.get("reference_id"):
-        voice = await voice_services.aresolve_voice(data["reference_id"])
+        voice = await voice_services.aresolve_voice(data["reference_id"], text=text)
     elif references:
         # The first reference is the voice; every one is checked like any reference audio.
         cached = data["use_memory_cache"] == "on"
@@ -89,7 +89,7 @@ async def build_request(data: dict) -> SynthesisRequest:
         for i, ref in enumerate(references[1:], start=1):
             await prepare_reference(ref["audio"], f"references[{i}].audio", cached=cached)
     else:
-        voice = voice_services.to_ref(await sync_to_async(voice_services.default_voice)())
+        voice = voice_services.to_ref(await sync_to_async(voice_services.default_voice)(text))
     window = window_for(data["chunk_length"])
     return SynthesisRequest(
         turns=[Turn(voice, text)], sampling=sampling_params(data), length_threshold=window, window_size=window,
@@ -107,7 +107,7 @@ class FishView(DialectView):
 class TTSView(FishView):
     async def post(self, request):
         data = self.validated(TTSRequestSerializer, request)
-        job = services.start_synthesis(await build_request(data))
+        job = await services.astart_synthesis(await build_request(data))
         fmt = data["format"]
         return await audio_response(job, fmt, data["streaming"],
                                     {"Content-Disposition": f"attachment; filename=audio.{fmt}"},

@@ -53,7 +53,7 @@ def build_request(turns: list[Turn], data: dict) -> SynthesisRequest:
 
 
 async def respond(turns: list[Turn], data: dict):
-    job = services.start_synthesis(build_request(turns, data))
+    job = await services.astart_synthesis(build_request(turns, data))
     fmt = data["response_format"]
     return await audio_response(job, fmt, data["stream"],
                                 {"Content-Disposition": f'attachment; filename="audio.{fmt}"'})
@@ -63,7 +63,7 @@ class SpeakView(FlashView):
     async def post(self, request):
         data = self.validated(SpeakSerializer, request)
         text = services.check_text(data["text"])
-        voice = await voice_services.aresolve_voice(data["name"])
+        voice = await voice_services.aresolve_voice(data["name"], text=text)
         return await respond([Turn(voice, text)], data)
 
 
@@ -85,7 +85,7 @@ class MultiSpeakView(FlashView):
             parts = split_roles(text)
         except RoleTagError as e:
             raise InvalidInput(str(e), field="text") from e
-        turns = [Turn(await voice_services.aresolve_voice(name), body) for name, body in parts]
+        turns = [Turn(await voice_services.aresolve_voice(name, text=body), body) for name, body in parts]
         return await respond(turns, data)
 
 
@@ -121,5 +121,7 @@ class DeleteSpeakerView(FlashView):
 
 class AudioRolesView(FlashView):
     async def get(self, request):
-        roles = await sync_to_async(voice_services.role_names)()
-        return Response({"success": True, "roles": roles})
+        voices = await sync_to_async(voice_services.catalog)()
+        # `roles` as Flash-TTS clients read it; `voices` adds each one's language and gender.
+        return Response({"success": True, "roles": [v["name"] for v in voices],
+                         "voices": [{k: v[k] for k in ("name", "language", "gender", "engine")} for v in voices]})

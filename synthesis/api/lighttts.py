@@ -9,7 +9,6 @@ from django.conf import settings
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from voices import services as voice_services
 
 from .. import services
 from ..engines.base import CAP_CLONE
@@ -42,9 +41,9 @@ def model_names() -> list[str]:
 
 
 def engine_for(model_name: str) -> str:
-    """`default` is the default voice's engine; otherwise an enabled engine's name."""
+    """`default` is the engine that clones (TTS_CLONE_ENGINE); otherwise an enabled engine's name."""
     if model_name in ("", "default"):
-        return voice_services.default_voice().engine
+        return services.clone_engine().name
     if model_name not in settings.TTS_ENGINES:
         raise TTSError(f"tts_model_name {model_name!r} is not loaded; loaded: {', '.join(model_names())}",
                        field="tts_model_name", status=404)
@@ -76,7 +75,7 @@ class ZeroShotView(LightView):
         raw = await reference_bytes(None, data["prompt_wav"], "prompt_wav", "prompt_wav")
         voice = await cloned_voice(raw, "prompt_wav", engine=engine)
         rate = settings.TTS_LIGHTTTS_SAMPLE_RATE
-        job = services.start_synthesis(SynthesisRequest([Turn(voice, text)], speed=data["speed"],
+        job = await services.astart_synthesis(SynthesisRequest([Turn(voice, text)], speed=data["speed"],
                                                         sample_rate=rate, dialect="lighttts"))
         return await audio_response(job, "pcm", data["stream"], {"X-Sample-Rate": str(rate)},
                                     content_type="application/octet-stream")

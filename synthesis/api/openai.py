@@ -12,13 +12,14 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from voices import services as voice_services
-from voices.models import Voice
 
 from .. import services
 from ..audio.encoders import FORMATS
 from ..dispatch import Job
 from ..types import SynthesisRequest, Turn
+from ..errors import TTSError
 from ..reference import looks_like_url
+from ..text.language import detect
 from ..types import VoiceRef
 from .common import (LEVELS, PITCH_SEMITONES, DialectView, SamplingFields, SegmentFields,
                      audio_response, choice, cloned_voice, reference_bytes, sampling_params)
@@ -47,8 +48,8 @@ class SpeechView(OpenAIView):
     async def post(self, request):
         data = self.validated(SpeechSerializer, request)
         text = services.check_text(data["input"], field="input")
-        voice = await speech_voice(data["voice"])
-        job = services.start_synthesis(SynthesisRequest(
+        voice = await speech_voice(data["voice"], text)
+        job = await services.astart_synthesis(SynthesisRequest(
             turns=[Turn(voice, text)], speed=data["speed"], pitch=PITCH_SEMITONES[data["pitch"]],
             sampling=sampling_params(data), length_threshold=data["length_threshold"],
             window_size=data["window_size"], dialect="openai"))
@@ -60,12 +61,12 @@ class SpeechView(OpenAIView):
         return await audio_response(job, data["response_format"], stream=True)
 
 
-async def speech_voice(value: str) -> VoiceRef:
+async def speech_voice(value: str, text: str) -> VoiceRef:
     """A catalog voice or blend by name, or a clone when `voice` holds audio (base64 or a URL)."""
     if looks_like_url(value) or len(value) > 255 or value.startswith("data:"):
         raw = await reference_bytes(value, None, "voice", "voice")
         return await cloned_voice(raw, "voice")
-    return await voice_services.aresolve_voice(value, openai_aliases=True)
+    return await voice_services.aresolve_voice(value, text=text, openai_aliases=True)
 
 
 async def sse_events(job: Job, fmt: str, text: str):
@@ -97,12 +98,20 @@ class ModelsView(OpenAIView):
         return Response({"object": "list", "data": _model_list()})
 
 
-def _voice_list() -> list[dict]:
-    return [{"id": v.name, "name": v.name, "engine": v.engine, "language": v.language, "gender": v.gender,
-             "builtin": v.is_builtin, "description": v.description}
-            for v in Voice.objects.enabled()]
+def _voice_list(text: str) -> dict:
+    """Catalog voices with language and gender, the default voice of each language, and with `text`
+    the language detected in it and the voice that would speak it."""
+    body = {"object": "list", "data": voice_services.catalog(), "defaults": voice_services.language_defaults()}
+    if text.strip():
+        body["text_language"] = detect(text)
+        try:
+            body["default_voice"] = voice_services.default_voice(text).name
+        except TTSError:  # no voice speaks that language
+            body["default_voice"] = None
+    return body
 
 
 class VoicesView(OpenAIView):
     async def get(self, request):
-        return Response({"object": "list", "data": await sync_to_async(_voice_list)()})
+        text = request.query_params.get("text", "")[:settings.TTS_MAX_TEXT_LENGTH]
+        return Response(await sync_to_async(_voice_list)(text))

@@ -24,14 +24,15 @@ class StreamSerializer(serializers.Serializer):
     voice_type = serializers.CharField(required=False, max_length=255)
 
 
-async def resolve_voice_type(voice_type: str | None):
-    """voice_type names a catalog voice; unknown ids (the hosted service's) get the default voice."""
+async def resolve_voice_type(voice_type: str | None, text: str):
+    """voice_type names a catalog voice; unknown ids (the hosted service's) get the default voice
+    of the text's language."""
     if voice_type:
         try:
-            return await voice_services.aresolve_voice(voice_type)
+            return await voice_services.aresolve_voice(voice_type, text=text)
         except VoiceNotFound:
             pass
-    return voice_services.to_ref(await sync_to_async(voice_services.default_voice)())
+    return voice_services.to_ref(await sync_to_async(voice_services.default_voice)(text))
 
 
 async def session_stream(job, session_id: str, token: str, fmt: str = "mp3"):
@@ -57,9 +58,9 @@ class StreamView(DialectView):
     async def post(self, request):
         data = self.validated(StreamSerializer, request)
         text = services.check_text(data["text"])
-        voice = await resolve_voice_type(data.get("voice_type"))
+        voice = await resolve_voice_type(data.get("voice_type"), text)
         session_id = data.get("session_id") or uuid.uuid4().hex
-        job = services.start_synthesis(SynthesisRequest([Turn(voice, text)], dialect="openspeech"))
+        job = await services.astart_synthesis(SynthesisRequest([Turn(voice, text)], dialect="openspeech"))
         token = await sync_to_async(sessions.start, thread_sensitive=False)(session_id, job)
         return StreamingHttpResponse(session_stream(job, session_id, token), content_type="audio/mpeg",
                                      headers={"X-Session-Id": session_id, "Cache-Control": "no-store"})

@@ -32,6 +32,14 @@ _AV_SPECS = {
 }
 
 
+def output_rate(fmt: str, sample_rate: int) -> int:
+    """The sample rate a format is encoded at from `sample_rate` input (codecs with fixed rates resample)."""
+    rates = _AV_SPECS[fmt][2] if fmt in _AV_SPECS else None
+    if rates and sample_rate not in rates:
+        return min((r for r in rates if r >= sample_rate), default=rates[-1])
+    return sample_rate
+
+
 class UnsupportedFormat(ValueError):
     pass
 
@@ -130,10 +138,8 @@ class AvEncoder(Encoder):
     def __post_init__(self):
         import av
 
-        container_fmt, codec, rates = _AV_SPECS[self.fmt]
-        self._rate = self.sample_rate
-        if rates and self.sample_rate not in rates:
-            self._rate = min((r for r in rates if r >= self.sample_rate), default=rates[-1])
+        container_fmt, codec, _rates = _AV_SPECS[self.fmt]
+        self._rate = output_rate(self.fmt, self.sample_rate)
         self._sink = _Sink()
         # Ogg holds a page back for up to a second by default; short pages let
         # each chunk leave as soon as it is encoded.

@@ -125,7 +125,7 @@ class BistreamConsumer(TTSConsumer):
         rate = settings.TTS_LIGHTTTS_SAMPLE_RATE
         try:
             while (text := await self.queue.get()) is not None:
-                job = services.start_synthesis(SynthesisRequest([Turn(self.voice, text)], sample_rate=rate,
+                job = await services.astart_synthesis(SynthesisRequest([Turn(self.voice, text)], sample_rate=rate,
                                                                 dialect="lighttts"))
                 self.jobs = [job]
                 async for chunk in job:

@@ -80,12 +80,12 @@ class BinaryTTSConsumer(TTSConsumer):
         volume = _ratio(audio, "volume_ratio", 0.1, 3.0)
         pitch = max(-12.0, min(12.0, 12 * math.log2(_ratio(audio, "pitch_ratio", 0.1, 3.0))))
         voice_type = audio.get("voice_type")
-        voice = await resolve_voice_type(voice_type if isinstance(voice_type, str) else None)
+        voice = await resolve_voice_type(voice_type if isinstance(voice_type, str) else None, text)
         return (SynthesisRequest([Turn(voice, text)], speed=speed, pitch=pitch, volume=volume, sample_rate=rate,
                                  dialect="openspeech"), ENCODINGS[encoding], operation)
 
     async def respond(self, request: SynthesisRequest, fmt: str, operation: str):
-        job = services.start_synthesis(request)
+        job = await services.astart_synthesis(request)
         self.jobs = [job]
         if operation == "query":
             await self.send(bytes_data=proto.audio_frame(-1, await services.encoded_whole(job, fmt)))

@@ -185,7 +185,8 @@ class CeleryDispatcher(Dispatcher):
         if not segments:
             return job
         plan = {"request": request.to_dict(), "rate": rate, "max_ahead": self.max_ahead,
-                "segments": [{"voice": s.voice.__dict__, "text": s.text, "pause": s.pause_after} for s in segments]}
+                "segments": [{"voice": s.voice.__dict__, "text": s.text, "pause": s.pause_after, "language": s.language}
+                             for s in segments]}
         with self.redis.pipeline() as pipe:
             pipe.set(key(job_id, "plan"), json.dumps(plan), ex=TTL)
             pipe.zadd("tts:active", {job_id: time.time() + TTL})
@@ -225,7 +226,7 @@ def render_segment(redis_client, job_id: str, index: int, engine_loader) -> str:
     spec = plan["segments"][index]
     from ..types import VoiceRef
 
-    segment = pipeline.PlannedSegment(VoiceRef(**spec["voice"]), spec["text"], spec["pause"])
+    segment = pipeline.PlannedSegment(VoiceRef(**spec["voice"]), spec["text"], spec["pause"], spec.get("language", ""))
     redis_client.set(key(job_id, "hb"), index, ex=HEARTBEAT_TTL)
     last = index == len(plan["segments"]) - 1
     pieces = pipeline.render_pieces(segment, request, plan["rate"], engine_loader)

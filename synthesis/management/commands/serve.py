@@ -79,6 +79,13 @@ class Command(BaseCommand):
         added = sync_builtin_voices(engines)
         self.stdout.write(f"engines: {', '.join(f'{n} ({e.sample_rate} Hz)' for n, e in engines.items())}; "
                           f"{added} new built-in voices")
+        if any(getattr(e, "voicepacks_installed", True) is False for e in engines.values()):
+            from synthesis.engines.voicepacks import HOW_TO_INSTALL
+
+            self.stderr.write(self.style.WARNING(HOW_TO_INSTALL))
+        from synthesis.text.language import identifier
+
+        identifier()  # the language identifier loads now, not on the first request
         if opts["role_dir"]:
             call_command("import_roles", opts["role_dir"])
         from tasks import services as task_services

@@ -3,7 +3,9 @@
 const $ = (id) => document.getElementById(id);
 const state = { voices: [], voice: null, controller: null, audioCtx: null, sources: [], recorder: null,
   recording: null };
-const SAMPLE_TEXT = { zh: "你好，这是我的声音。", en: "Hello, this is my voice.", multi: "Hello, this is my voice." };
+const SAMPLE_TEXT = { en: "Hello, this is my voice.", zh: "你好，这是我的声音。", ja: "こんにちは、これは私の声です。",
+  es: "Hola, esta es mi voz.", fr: "Bonjour, voici ma voix.", it: "Ciao, questa è la mia voce.",
+  pt: "Olá, esta é a minha voz.", hi: "नमस्ते, यह मेरी आवाज़ है।" };
 
 function apiKey() { return localStorage.getItem("tts-api-key") || ""; }
 function headers(extra) {
@@ -42,43 +44,81 @@ function updateCount() {
 }
 
 async function loadVoices(select) {
-  const response = await fetch("/v1/audio/voices", { headers: headers() });
+  const response = await fetch(voicesUrl(), { headers: headers() });
   if (!response.ok) { routeError(await errorMessage(response)); return; }
-  state.voices = (await response.json()).data;
-  fillFilter("filter-language", state.voices.map((v) => v.language));
-  fillFilter("filter-engine", state.voices.map((v) => v.engine));
-  if (select) state.voice = select;
+  const body = await response.json();
+  state.voices = body.data;
+  fillFilter("filter-language", state.voices.filter((v) => v.language)
+    .map((v) => ({ value: v.language, label: v.language_name || v.language })));
+  fillFilter("filter-engine", state.voices.map((v) => ({ value: v.engine, label: v.engine })));
+  if (select) { state.voice = select; state.picked = true; }
+  else if (!state.picked && body.default_voice) state.voice = body.default_voice;
   if (!state.voice && state.voices.length) state.voice = state.voices[0].id;
   renderVoices();
 }
 
-function fillFilter(id, values) {
+// The voice the server would choose for the typed text's language, until the user picks one.
+function voicesUrl() {
+  const text = $("text").value.trim().slice(0, 300);
+  return text ? `/v1/audio/voices?text=${encodeURIComponent(text)}` : "/v1/audio/voices";
+}
+
+let defaultTimer = null;
+function followTextLanguage() {
+  if (state.picked) return;
+  clearTimeout(defaultTimer);
+  defaultTimer = setTimeout(() => loadVoices(), 500);
+}
+
+function fillFilter(id, options) {
   const el = $(id); const current = el.value;
-  el.innerHTML = '<option value="">all</option>' + [...new Set(values.filter(Boolean))].sort()
-    .map((v) => `<option>${escapeHtml(v)}</option>`).join("");
+  const unique = new Map(options.map((o) => [o.value, o.label]));
+  el.innerHTML = '<option value="">all</option>' + [...unique].sort((a, b) => a[1].localeCompare(b[1]))
+    .map(([value, label]) => `<option value="${escapeHtml(value)}">${escapeHtml(label)}</option>`).join("");
   el.value = current;
 }
 
 function escapeHtml(s) { return String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`); }
 
+const GENDER = { female: "♀ female", male: "♂ male" };
+
+// Voices grouped by language (the selected voice's group first), each with its gender.
 function renderVoices() {
   const lang = $("filter-language").value, engine = $("filter-engine").value;
   const list = $("voices"); list.innerHTML = "";
-  state.voices.filter((v) => (!lang || v.language === lang) && (!engine || v.engine === engine)).forEach((v) => {
-    const li = document.createElement("li");
-    const id = `voice-${v.id.replace(/[^\w-]/g, "_")}`;
-    li.innerHTML = `<input type="radio" name="voice" id="${id}" value="${escapeHtml(v.id)}"${v.id === state.voice ? " checked" : ""}>
-      <label for="${id}">${escapeHtml(v.name)} <span class="meta">${escapeHtml(v.engine)} · ${escapeHtml(v.language || "?")}</span></label>
-      <button type="button" class="secondary" aria-label="Play a sample of ${escapeHtml(v.name)}">▶</button>`;
-    li.querySelector("input").addEventListener("change", () => { state.voice = v.id; });
-    li.querySelector("button").addEventListener("click", () => playSample(v));
-    list.appendChild(li);
+  const shown = state.voices.filter((v) => (!lang || v.language === lang) && (!engine || v.engine === engine));
+  const groups = new Map();
+  shown.forEach((v) => {
+    const key = v.language_name || "Other voices (cloned or blended)";
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(v);
   });
+  const selected = state.voices.find((v) => v.id === state.voice);
+  const first = selected ? (selected.language_name || "Other voices (cloned or blended)") : null;
+  const order = [...groups.keys()].sort((a, b) => (a === first ? -1 : b === first ? 1 : a.localeCompare(b)));
+  order.forEach((key) => {
+    const heading = document.createElement("li");
+    heading.className = "group"; heading.setAttribute("role", "presentation"); heading.textContent = key;
+    list.appendChild(heading);
+    groups.get(key).forEach((v) => list.appendChild(voiceItem(v)));
+  });
+}
+
+function voiceItem(v) {
+  const li = document.createElement("li");
+  const id = `voice-${v.id.replace(/[^\w-]/g, "_")}`;
+  const meta = [GENDER[v.gender], v.engine].filter(Boolean).join(" · ");
+  li.innerHTML = `<input type="radio" name="voice" id="${id}" value="${escapeHtml(v.id)}"${v.id === state.voice ? " checked" : ""}>
+    <label for="${id}">${escapeHtml(v.name)} <span class="meta">${escapeHtml(meta)}</span></label>
+    <button type="button" class="secondary" aria-label="Play a sample of ${escapeHtml(v.name)}">▶</button>`;
+  li.querySelector("input").addEventListener("change", () => { state.voice = v.id; state.picked = true; });
+  li.querySelector("button").addEventListener("click", () => playSample(v));
+  return li;
 }
 
 async function playSample(voice) {
   showError("voice-error", "");
-  const text = SAMPLE_TEXT[voice.language] || SAMPLE_TEXT.en;
+  const text = SAMPLE_TEXT[(voice.language || "").split("-")[0]] || SAMPLE_TEXT.en;
   const response = await fetch("/speak", { method: "POST", headers: headers({ "Content-Type": "application/json" }),
     body: JSON.stringify({ name: voice.id, text, response_format: "mp3" }) });
   if (!response.ok) { routeError(await errorMessage(response)); return; }
@@ -319,7 +359,7 @@ async function cloneSave() {
 // --- wiring ------------------------------------------------------------------------------
 $("api-key").value = apiKey();
 $("api-key").addEventListener("change", () => { localStorage.setItem("tts-api-key", $("api-key").value.trim()); showError("key-error", ""); loadVoices(); });
-$("text").addEventListener("input", updateCount);
+$("text").addEventListener("input", () => { updateCount(); followTextLanguage(); });
 $("multi").addEventListener("change", () => { $("multi-help").hidden = !$("multi").checked; });
 $("filter-language").addEventListener("change", renderVoices);
 $("filter-engine").addEventListener("change", renderVoices);
