@@ -39,6 +39,15 @@ class TimbreCloning:
     """Mixin for Engine subclasses; needs `candidates()`, `synthesize_base()` and `voice_language()`."""
 
     sample_rate: int
+    # Convert the base voice's timbre toward the reference with WORLD. Worth it where the base voices
+    # are few (Piper); with Kokoro's 54 voicepacks the nearest blend is closer than the conversion makes
+    # it, and WORLD's resynthesis blurs Mandarin tones (./scripts/bench cloning). The engine option
+    # `timbre_conversion` (TTS_CLONE_TIMBRE_CONVERSION: on, off) overrides it.
+    convert_timbre: bool = True
+
+    def converts(self) -> bool:
+        setting = str(self.options.extra.get("timbre_conversion") or "").lower()
+        return {"on": True, "off": False}.get(setting, self.convert_timbre)
 
     def speaker_cache(self) -> Path:
         base = self.options.extra.get("speaker_cache") or Path.home() / ".cache" / "ttsproject" / "speaker"
@@ -117,4 +126,6 @@ class TimbreCloning:
                           language: str = "", sampling=None) -> np.ndarray:
         voice, source = self.clone_base(latent, exclude, language)
         audio = self.synthesize_base(text, voice, speed, language, sampling)
+        if not self.converts():
+            return audio
         return timbre.convert(audio, self.sample_rate, source, latent.timbre)

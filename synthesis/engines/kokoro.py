@@ -72,6 +72,7 @@ class KokoroEngine(TimbreCloning, Engine):
     # (with its own accent).
     languages = ("en", "zh", "ja", "es", "fr", "hi", "it", "pt")
     capabilities = frozenset({CAP_SPEED, CAP_MULTILINGUAL, CAP_CROSS_LINGUAL, CAP_SEEDED, CAP_CLONE})
+    convert_timbre = False  # the nearest blend of 54 voicepacks is closer than WORLD conversion makes it
 
     def __init__(self, options=None):
         super().__init__(options)
@@ -99,8 +100,6 @@ class KokoroEngine(TimbreCloning, Engine):
             self._scan(Path(packs_dir), f"Kokoro v1.0 voicepack ({voicepacks.PACKAGE} {voicepacks.VERSION})")
         if self.options.voices_dir:
             self._scan(Path(self.options.voices_dir), "Kokoro voicepack from {file}", must_exist=True)
-        # phonemizer warns on every segment whose word count changes (punctuation); not actionable.
-        logging.getLogger("phonemizer").setLevel(logging.ERROR)
         self._g2p("en", "en-us")  # the common reader loads with the engine, the others on first use
 
     def _scan(self, directory: Path, description: str, must_exist: bool = False):
@@ -199,6 +198,9 @@ class KokoroEngine(TimbreCloning, Engine):
                 g2p = espeak.EspeakG2P(language=ESPEAK_VOICES[language])
             else:
                 raise EngineError(f"kokoro cannot read {language!r}; it reads {', '.join(self.languages)}")
+            # phonemizer warns on every segment whose word count changes (punctuation); not actionable.
+            # Each backend it builds configures its logger again, so quiet it after every one.
+            logging.getLogger("phonemizer").setLevel(logging.ERROR)
             self._g2ps[key] = g2p
         return g2p
 
