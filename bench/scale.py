@@ -83,7 +83,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=32)
     args = parser.parse_args()
     setup_django()
-    from ttsproject.liveserver import LiveServer
+    from tests.liveserver import LiveServer
 
     bare = bare_throughput(TEXTS[:args.requests])
     print(f"bare piper, best throughput: {bare:.1f} s of audio per second")
