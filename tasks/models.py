@@ -25,7 +25,12 @@ class TaskRecord(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
-    worker = models.CharField(max_length=255, blank=True, help_text="Who runs it: host:pid or celery id.")
+    worker = models.CharField(max_length=255, blank=True, help_text="Who runs it: host:pid:run (one run at a time).")
+    segments_total = models.PositiveIntegerField(default=0, help_text="Pieces of whole sentences the text is cut in.")
+    segments_done = models.PositiveIntegerField(default=0, help_text="Pieces synthesized and stored; a resumed "
+                                                                      "run starts after them.")
+    sample_rate = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0, help_text="Runs started (a resumed run counts again).")
 
     class Meta:
         ordering = ["-created_at"]

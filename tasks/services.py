@@ -1,41 +1,85 @@
-"""Async generation tasks: create, run, stop, sweep. Views, admin and Celery call these."""
+"""Async generation tasks: create, run segment by segment, resume, stop, sweep.
+
+A task's text (up to TTS_MAX_TASK_TEXT_LENGTH characters: a chapter) is cut into segments of whole
+sentences. Each segment is synthesized as a background request (other requests' first audio goes
+first), stored as PCM in media storage and counted in the record, so progress is visible and a run
+that stops (a worker killed, a server restarted) resumes after the last stored segment. When every
+segment is stored they are encoded into the result file, streaming from storage, and removed.
+Views, admin and Celery call these.
+"""
 from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
+import tempfile
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.files import File
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from synthesis import services as synthesis
-from synthesis.audio.encoders import make_encoder
-from synthesis.errors import Conflict, NotFound
-from synthesis.types import SynthesisRequest
+from synthesis.audio.encoders import make_encoder, to_pcm16, wav_header
+from synthesis.errors import Conflict, NotFound, Overloaded
+from synthesis.text.segment import sentences
+from synthesis.types import SynthesisRequest, Turn
 
 from .models import TaskRecord
 
 logger = logging.getLogger(__name__)
 Status = TaskRecord.Status
+SEGMENT_CHARS = 400  # text per stored segment: the unit of progress and of resuming
 
 _local_jobs: dict[str, object] = {}  # step_id -> Job running in this process
 _local_lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
 
 
+class Superseded(Exception):
+    """This run no longer owns the task (stopped, or another run resumed it)."""
+
+
+def split_segments(text: str) -> list[str]:
+    """The text in pieces of whole sentences of up to SEGMENT_CHARS characters (a longer sentence
+    is cut at spaces where it has them)."""
+    pieces: list[str] = []
+    for sentence in sentences(text):
+        while len(sentence) > 2 * SEGMENT_CHARS:
+            cut = sentence.rfind(" ", 0, SEGMENT_CHARS)
+            cut = cut if cut > SEGMENT_CHARS // 2 else SEGMENT_CHARS
+            pieces.append(sentence[:cut].strip())
+            sentence = sentence[cut:].strip()
+        if pieces and len(pieces[-1]) + len(sentence) < SEGMENT_CHARS:
+            joiner = "" if re.search(r"[\u3000-\u30ff\u4e00-\u9fff]$", pieces[-1]) else " "
+            pieces[-1] = f"{pieces[-1]}{joiner}{sentence}"
+        elif sentence:
+            pieces.append(sentence)
+    return pieces
+
+
 def create_task(step_id: str, request: SynthesisRequest, fmt: str, fields: dict) -> TaskRecord:
     """Record a task and start it. `fields` is the request as the client sent it (for display)."""
     synthesis.check_request(request)
-    params = {"fields": fields, "request": request.to_dict()}
+    active = TaskRecord.objects.filter(status__in=TaskRecord.ACTIVE).count()
+    if active >= settings.TTS_MAX_ACTIVE_TASKS:
+        raise Overloaded(f"{active} tasks are pending or running (limit {settings.TTS_MAX_ACTIVE_TASKS}); "
+                         "retry later", retry_after=30)
+    segments = split_segments(request.text)
+    params = {"fields": fields, "request": request.to_dict(), "segments": segments}
     try:
         with transaction.atomic():
             record = TaskRecord.objects.create(step_id=step_id, params=params, format=fmt,
-                                               engine=request.turns[0].voice.engine)
+                                               engine=request.turns[0].voice.engine, segments_total=len(segments))
     except IntegrityError as e:
         raise Conflict(f"Task {step_id} already exists", field="step_id") from e
     launch(record.pk)
@@ -74,89 +118,128 @@ def _run_logged(task_pk: int) -> None:
 
 
 def _claim(task_pk: int) -> TaskRecord | None:
+    """Take a pending task for this run: its worker field names the run, and only that run may write."""
     now = timezone.now()
+    run = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     updated = TaskRecord.objects.filter(pk=task_pk, status=Status.PENDING).update(
-        status=Status.PROCESSING, started_at=now, heartbeat_at=now, worker=f"{socket.gethostname()}:{os.getpid()}")
+        status=Status.PROCESSING, started_at=now, heartbeat_at=now, worker=run, attempts=F("attempts") + 1)
     return TaskRecord.objects.get(pk=task_pk) if updated else None
 
 
+def _owned(record: TaskRecord):
+    return TaskRecord.objects.filter(pk=record.pk, status=Status.PROCESSING, worker=record.worker)
+
+
 def run_task(task_pk: int) -> str:
-    """Synthesize a task's audio into its result file; returns the final status."""
+    """Synthesize a task's remaining segments, then its result file; returns the final status."""
     record = _claim(task_pk)
     if record is None:
         return TaskRecord.objects.filter(pk=task_pk).values_list("status", flat=True).first() or "not_found"
     try:
-        job = synthesis.start_synthesis(SynthesisRequest.from_dict(record.params["request"]))
+        template = SynthesisRequest.from_dict(record.params["request"])
+        for index in range(record.segments_done, record.segments_total):
+            _run_segment(record, template, index)
+        return _finish(record)
+    except Superseded:
+        return TaskRecord.objects.filter(pk=task_pk).values_list("status", flat=True).first() or "not_found"
     except Exception as e:
-        return _fail(task_pk, e)
+        return _fail(record, e)
+
+
+def _run_segment(record: TaskRecord, template: SynthesisRequest, index: int) -> None:
+    """One segment synthesized in the background and stored; the record counts it."""
+    text = record.params["segments"][index]
+    request = replace(template, turns=[Turn(template.turns[0].voice, text)], background=True)
+    job = synthesis.start_synthesis(request)
     with _local_lock:
         _local_jobs[record.step_id] = job
-    try:
-        return _collect(record, job)
-    finally:
-        with _local_lock:
-            _local_jobs.pop(record.step_id, None)
-
-
-def _collect(record: TaskRecord, job) -> str:
-    encoder = make_encoder(record.format, job.sample_rate, streaming=False)
-    parts, samples = [], 0
+    parts = []
     try:
         for chunk in job:
-            parts.append(encoder.feed(chunk.samples))
-            samples += len(chunk.samples)
-            if not _heartbeat(record.pk):  # stopped from elsewhere: stop within this segment
-                job.cancel()
-                return Status.CANCELLED
+            parts.append(to_pcm16(chunk.samples))
+            if not _owned(record).update(heartbeat_at=timezone.now()):  # stopped: stop within this segment
+                raise Superseded()
         if job.cancelled:
-            return _mark_cancelled(record.pk)
-        parts.append(encoder.finish())
-    except Exception as e:
+            raise Superseded()
+    finally:
         job.cancel()
-        return _fail(record.pk, e)
-    data = b"".join(parts)
-    with transaction.atomic():
-        current = TaskRecord.objects.select_for_update().get(pk=record.pk)
-        if current.status != Status.PROCESSING:
-            return current.status
-        current.result.save(f"{record.step_id}.{record.format}".replace("/", "_"), ContentFile(data), save=False)
-        current.status = Status.COMPLETED
-        current.completed_at = timezone.now()
-        current.audio_duration = samples / job.sample_rate
-        current.save()
+        with _local_lock:
+            _local_jobs.pop(record.step_id, None)
+    pcm = b"".join(parts)
+    name = _segment_name(record, index)
+    default_storage.delete(name)
+    default_storage.save(name, ContentFile(pcm))
+    seconds = len(pcm) / 2 / job.sample_rate
+    done = _owned(record).filter(segments_done=index).update(
+        segments_done=index + 1, sample_rate=job.sample_rate, heartbeat_at=timezone.now(),
+        audio_duration=(record.audio_duration or 0.0) + seconds)
+    if not done:
+        raise Superseded()
+    record.audio_duration = (record.audio_duration or 0.0) + seconds
+    record.sample_rate = job.sample_rate
+
+
+def _segment_name(record: TaskRecord, index: int) -> str:
+    return f"tasks/segments/{record.pk}/{index:06d}.pcm"
+
+
+def _finish(record: TaskRecord) -> str:
+    """Encode the stored segments into the result file (streaming from storage), then drop them."""
+    record.refresh_from_db()
+    encoder = make_encoder(record.format, record.sample_rate, streaming=False)
+    names = [_segment_name(record, i) for i in range(record.segments_total)]
+    with tempfile.TemporaryFile() as out:
+        if record.format == "wav":  # the header needs the total size, which the stored segments know
+            out.write(wav_header(record.sample_rate, sum(default_storage.size(n) for n in names)))
+        for name in names:
+            with default_storage.open(name, "rb") as segment:
+                pcm = segment.read()
+            if record.format in ("wav", "pcm"):
+                out.write(pcm)
+            else:
+                import numpy as np
+
+                out.write(encoder.feed(np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0))
+        if record.format not in ("wav", "pcm"):
+            out.write(encoder.finish())
+        out.seek(0)
+        with transaction.atomic():
+            current = TaskRecord.objects.select_for_update().get(pk=record.pk)
+            if current.status != Status.PROCESSING or current.worker != record.worker:
+                return current.status
+            current.result.save(f"{record.step_id}.{record.format}", File(out), save=False)
+            current.status = Status.COMPLETED
+            current.completed_at = timezone.now()
+            current.save()
+    _delete_segments(record)
     return Status.COMPLETED
 
 
-def _heartbeat(task_pk: int) -> bool:
-    """Touch the heartbeat; False when the task is no longer processing (stopped)."""
-    return bool(TaskRecord.objects.filter(pk=task_pk, status=Status.PROCESSING).update(
-        heartbeat_at=timezone.now()))
+def _delete_segments(record: TaskRecord) -> None:
+    for index in range(record.segments_total):
+        default_storage.delete(_segment_name(record, index))
 
 
-def _fail(task_pk: int, error: BaseException) -> str:
-    logger.warning("task %s failed: %s", task_pk, error)
-    TaskRecord.objects.filter(pk=task_pk, status__in=TaskRecord.ACTIVE).update(
-        status=Status.FAILED, error=str(error)[:2000], completed_at=timezone.now())
-    return Status.FAILED
-
-
-def _mark_cancelled(task_pk: int) -> str:
-    TaskRecord.objects.filter(pk=task_pk, status__in=TaskRecord.ACTIVE).update(
-        status=Status.CANCELLED, completed_at=timezone.now())
-    return Status.CANCELLED
+def _fail(record: TaskRecord, error: BaseException) -> str:
+    logger.warning("task %s failed: %s", record.step_id, error)
+    if _owned(record).update(status=Status.FAILED, error=str(error)[:2000], completed_at=timezone.now()):
+        _delete_segments(record)
+    return TaskRecord.objects.filter(pk=record.pk).values_list("status", flat=True).first()
 
 
 def stop_task(step_id: str) -> TaskRecord:
-    """Cancel a pending or running task; its worker stops within one segment."""
+    """Cancel a pending or running task; its runner stops within one segment."""
     record = TaskRecord.objects.filter(step_id=step_id).first()
     if record is None:
         raise NotFound(f"Task {step_id} not found")
     if record.is_active:
-        _mark_cancelled(record.pk)
+        TaskRecord.objects.filter(pk=record.pk, status__in=TaskRecord.ACTIVE).update(
+            status=Status.CANCELLED, completed_at=timezone.now())
         with _local_lock:
             job = _local_jobs.get(step_id)
         if job is not None:
             job.cancel()
+        _delete_segments(record)
         record.refresh_from_db()
     return record
 
@@ -176,29 +259,47 @@ def get_task(step_id: str) -> TaskRecord:
     return record
 
 
+def resume(records) -> tuple[int, int]:
+    """Put stopped runs back in the queue after their last stored segment; a task whose runs stopped
+    TTS_TASK_MAX_ATTEMPTS times fails instead. Returns (resumed, failed)."""
+    resumed = failed = 0
+    now = timezone.now()
+    for record in records:
+        if record.attempts >= settings.TTS_TASK_MAX_ATTEMPTS:
+            failed += TaskRecord.objects.filter(pk=record.pk, worker=record.worker, status=record.status).update(
+                status=Status.FAILED, completed_at=now,
+                error=f"its runner stopped {record.attempts} times (after segment "
+                      f"{record.segments_done} of {record.segments_total})")
+            continue
+        if TaskRecord.objects.filter(pk=record.pk, worker=record.worker, status=record.status).update(
+                status=Status.PENDING, worker=""):
+            launch(record.pk)
+            resumed += 1
+    return resumed, failed
+
+
 def sweep() -> dict:
-    """Fail tasks whose worker stopped beating; delete results past retention."""
+    """Resume tasks whose runner stopped beating; delete results past retention."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.TTS_TASK_STALE_SECONDS)
-    failed = TaskRecord.objects.filter(status=Status.PROCESSING, heartbeat_at__lt=stale).update(
-        status=Status.FAILED, error="worker stopped responding", completed_at=now)
+    resumed, failed = resume(TaskRecord.objects.filter(status=Status.PROCESSING, heartbeat_at__lt=stale))
     expired = 0
     cutoff = now - timedelta(hours=settings.TTS_TASK_RETENTION_HOURS)
     for record in TaskRecord.objects.filter(completed_at__lt=cutoff).exclude(status__in=TaskRecord.ACTIVE):
         if record.result:
             record.result.delete(save=False)
+        _delete_segments(record)
         record.delete()
         expired += 1
-    return {"failed": failed, "expired": expired}
+    return {"resumed": resumed, "failed": failed, "expired": expired}
 
 
-def fail_orphans_of_this_process_mode() -> int:
-    """At start of an in-process server: tasks left processing by a previous run cannot finish."""
+def resume_after_restart() -> int:
+    """At start of an in-process server: tasks the last run left unfinished go on where they stopped."""
     if settings.REDIS_URL:
-        return 0
-    return TaskRecord.objects.filter(status__in=TaskRecord.ACTIVE).update(
-        status=Status.FAILED, error="server restarted before the task finished", completed_at=timezone.now())
-
+        return 0  # Celery workers' tasks are resumed by the sweep when their heartbeat stops
+    resumed, _ = resume(TaskRecord.objects.filter(status__in=TaskRecord.ACTIVE))
+    return resumed
 
 
 def start_sweeper(interval: float = 60.0) -> threading.Thread:

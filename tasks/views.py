@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.http import FileResponse
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -15,7 +16,9 @@ from .models import TaskRecord
 
 
 class AsyncGenerateSerializer(TTSRequestSerializer):
-    step_id = serializers.CharField(max_length=255)
+    # it names the task in URLs (/get_task_status/<step_id>), so it must be one path segment
+    step_id = serializers.RegexField(r"^[A-Za-z0-9._:\-]{1,255}$", error_messages={
+        "invalid": "must be 1-255 letters, digits, '.', '_', ':' or '-'"})
     format = serializers.ChoiceField(("wav", "pcm", "mp3", "opus"), default="mp3")
     max_new_tokens = serializers.IntegerField(default=2048, min_value=0)
 
@@ -37,13 +40,15 @@ def status_body(record: TaskRecord) -> dict:
             "created_at": _epoch(record.created_at), "started_at": _epoch(record.started_at),
             "completed_at": _epoch(record.completed_at),
             "download_url": f"/download_result/{record.step_id}" if done else None,
-            "error": record.error or None}
+            "error": record.error or None,
+            "progress": {"segments_done": record.segments_done, "segments_total": record.segments_total,
+                         "audio_seconds": round(record.audio_duration or 0.0, 2)}}
 
 
 class GenerateAsyncView(FishView):
     async def post(self, request):
         data = self.validated(AsyncGenerateSerializer, request)
-        synthesis_request = await build_request(data)
+        synthesis_request = await build_request(data, text_limit=settings.TTS_MAX_TASK_TEXT_LENGTH)
         record = await sync_to_async(services.create_task)(data["step_id"], synthesis_request, data["format"],
                                                           public_fields(data))
         return Response({"success": True, "message": "Task created and started", "step_id": record.step_id,

@@ -115,21 +115,86 @@ def test_a_failing_engine_marks_the_task_failed(client, fake_voices):
     assert "fake engine failure" in body["error"]
 
 
-def test_the_sweep_fails_tasks_whose_worker_died_and_expires_old_results(fake_voices, settings):
+def test_the_sweep_fails_a_task_whose_runs_died_too_often_and_expires_old_results(fake_voices, settings):
     from datetime import timedelta
 
     from django.core.files.base import ContentFile
     from django.utils import timezone
 
     old = timezone.now() - timedelta(hours=settings.TTS_TASK_RETENTION_HOURS + 1)
-    TaskRecord.objects.create(step_id="zombie", status="processing", started_at=old, heartbeat_at=old)
+    TaskRecord.objects.create(step_id="zombie", status="processing", started_at=old, heartbeat_at=old,
+                              attempts=settings.TTS_TASK_MAX_ATTEMPTS, worker="gone:1:x")
     done = TaskRecord.objects.create(step_id="old", status="completed", completed_at=old)
     done.result.save("old.mp3", ContentFile(b"data"))
     path = done.result.path
-    assert services.sweep() == {"failed": 1, "expired": 1}
-    assert TaskRecord.objects.get(step_id="zombie").status == "failed"
+    assert services.sweep() == {"resumed": 0, "failed": 1, "expired": 1}
+    zombie = TaskRecord.objects.get(step_id="zombie")
+    assert zombie.status == "failed" and "stopped 3 times" in zombie.error
     assert not TaskRecord.objects.filter(step_id="old").exists()
     assert not os.path.exists(path)
+
+
+def test_a_task_whose_runner_died_resumes_after_its_last_stored_segment(client, fake_voices):
+    """Segments 1-2 were stored by a run that then died; the sweep resumes at segment 3, nothing lost."""
+    import numpy as np
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    from synthesis.audio.encoders import to_pcm16
+
+    texts = [f"Segment number {word} has these words. " * 8 for word in ("one", "two", "three", "four")]
+    assert create(client, "resume-me", text="".join(texts), packer="json").status_code == 200
+    wait_status(client, "resume-me", {"completed"})
+    record = TaskRecord.objects.get(step_id="resume-me")
+    assert record.segments_total == 4
+    whole = record.audio_duration
+    # what a run that died after two segments leaves behind
+    stale = timezone.now() - timedelta(hours=1)
+    tone = to_pcm16(np.full(16000, 0.1, dtype=np.float32))
+    for index in (0, 1):
+        default_storage.save(services._segment_name(record, index), ContentFile(tone))
+    TaskRecord.objects.filter(pk=record.pk).update(status="processing", segments_done=2, audio_duration=2.0,
+                                                   heartbeat_at=stale, worker="dead:1:x", attempts=1, result="")
+    FakeEngine.calls = []
+    assert services.sweep()["resumed"] == 1
+    body = wait_status(client, "resume-me", {"completed"})
+    assert body["progress"]["segments_done"] == 4
+    record.refresh_from_db()
+    spoken_again = " ".join(FakeEngine.calls).split()
+    assert spoken_again == " ".join(record.params["segments"][2:]).split()  # only what was not stored
+    assert record.attempts == 2 and 2.0 < record.audio_duration < whole
+    samples, rate = decode(body_of(client.get("/download_result/resume-me")), "mp3")
+    assert len(samples) / rate == pytest.approx(record.audio_duration, abs=0.2)
+
+
+def test_a_long_chapter_is_accepted_and_reports_progress(client, fake_voices, settings):
+    text = "This sentence is part of a long chapter. " * 60  # 2,460 characters, over the request limit
+    assert len(text) > settings.TTS_MAX_TEXT_LENGTH
+    assert create(client, "chapter", text=text, packer="json").status_code == 200
+    body = wait_status(client, "chapter", {"completed"})
+    progress = body["progress"]
+    assert progress["segments_total"] >= 6 and progress["segments_done"] == progress["segments_total"]
+    assert progress["audio_seconds"] > 30
+
+
+def test_over_the_task_text_limit_or_a_step_id_that_is_not_a_path_segment_is_400(client, fake_voices, settings):
+    settings.TTS_MAX_TASK_TEXT_LENGTH = 100
+    assert create(client, "long", text="x " * 60, packer="json").status_code == 400
+    response = create(client, "a/b", packer="json")
+    assert response.status_code == 400 and "step_id" in response.json()["detail"]
+
+
+def test_past_the_active_task_limit_new_tasks_get_503(client, fake_voices, settings):
+    settings.TTS_MAX_ACTIVE_TASKS = 1
+    FakeEngine.gate = threading.Event()
+    create(client, "first", text="First part. Then a second sentence that waits.", packer="json")
+    response = create(client, "second", packer="json")
+    assert response.status_code == 503 and response["Retry-After"]
+    FakeEngine.gate.set()
+    wait_status(client, "first", {"completed"})
 
 
 def test_bad_fields_are_400(client, fake_voices):

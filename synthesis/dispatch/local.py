@@ -58,7 +58,7 @@ class LocalDispatcher(Dispatcher):
         job._on_cancel = lambda _job: self._cancelled(work)
         with self._cond:
             self._active[job.id] = work
-            self._push(FIRST_SEGMENT, work)
+            self._push(LATER_SEGMENT if request.background else FIRST_SEGMENT, work)
         return job
 
     def _push(self, priority: int, work: _Work) -> None:
