@@ -43,6 +43,13 @@ class LanguageNotSupported(TTSError):
     code = "language_not_supported"
 
 
+class VoiceUnusable(TTSError):
+    """A voice made from audio or a blend could not speak its test phrase, so it was not saved."""
+
+    status = 422
+    code = "voice_unusable"
+
+
 class NotFound(TTSError):
     status = 404
     code = "not_found"

@@ -15,6 +15,8 @@ REAL_TIME_FACTOR = Histogram("tts_real_time_factor", "Synthesis seconds per seco
                              ["dialect", "engine"], buckets=(0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5))
 QUEUE_DEPTH = Gauge("tts_queue_depth", "Segments waiting for a synthesis worker")
 ACTIVE_JOBS = Gauge("tts_active_jobs", "Synthesis jobs started and not finished")
+STREAM_FAILURES = Counter("tts_synthesis_failures", "Synthesis failures, before or after a response's first audio",
+                          ["dialect", "stage"])
 ACTIVE_STREAMS = Gauge("tts_active_streams", "Open streaming responses and WebSocket sessions", ["dialect"])
 
 LIGHTTTS_PATHS = ("/inference_zero_shot", "/query_tts_model")

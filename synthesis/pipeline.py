@@ -58,9 +58,10 @@ def render_pieces(segment: PlannedSegment, request: SynthesisRequest, rate: int,
                   engine_loader=get_engine) -> Iterator[tuple[np.ndarray, bool]]:
     """(audio, segment_end) pieces of one segment at `rate`, as the engine produces them.
 
-    Engines that stream within a segment (CAP_STREAM) give several pieces, the last of them the
-    pause; the others give the whole segment once. Pitch shifting and resampling work on whole
-    segments, so with either of them a streaming engine's pieces are joined first.
+    Engines that stream within a segment (CAP_STREAM) give several pieces (resampled as a stream
+    where the output rate differs), the last of them the pause; the others give the whole segment
+    once. Pitch shifting works on whole segments, so with it a streaming engine's pieces are joined
+    first.
     """
     engine: Engine = engine_loader(segment.voice.engine)
     factor = effects.pitch_factor(request.pitch) if request.pitch else 1.0
@@ -71,11 +72,13 @@ def render_pieces(segment: PlannedSegment, request: SynthesisRequest, rate: int,
     pieces = engine.stream(segment.text, segment.voice.voice_id, language=segment.language,
                            speed=engine_speed, sampling=request.sampling, **extra)
     try:
-        if engine.has(CAP_STREAM) and not request.pitch and rate == engine.sample_rate:
+        if engine.has(CAP_STREAM) and not request.pitch:
+            resampler = effects.StreamResampler(engine.sample_rate, rate)
             for audio in pieces:
-                if len(audio):
-                    yield _finish(audio, request, engine.sample_rate), False
-            yield effects.silence(segment.pause_after, rate), True
+                out = resampler.feed(_finish(audio, request, engine.sample_rate)) if len(audio) else audio
+                if len(out):
+                    yield out, False
+            yield np.concatenate([resampler.flush(), effects.silence(segment.pause_after, rate)]), True
             return
         audio = np.concatenate(list(pieces))
     finally:

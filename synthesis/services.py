@@ -5,13 +5,12 @@ import logging
 import os
 import threading
 from pathlib import Path
-from collections.abc import AsyncIterator
 
 from django.conf import settings
 
 from . import reference
-from .audio.encoders import CONTENT_TYPES, FORMATS, make_encoder
-from .dispatch import Dispatcher, Job, LocalDispatcher, SynthesisFailed
+from .audio.encoders import CONTENT_TYPES, FORMATS
+from .dispatch import Dispatcher, Job, LocalDispatcher
 from .engines import registry
 from .engines.base import Engine, EngineError, EngineOptions
 from .errors import EngineUnavailable, InvalidInput, Overloaded, TextTooLong
@@ -89,15 +88,23 @@ def set_dispatcher(dispatcher: Dispatcher | None) -> None:
         _dispatcher = dispatcher
 
 
-def clone_engine() -> Engine:
-    """The engine that speaks cloned voices: TTS_CLONE_ENGINE, else the first that can clone."""
+def engine_with(capability: str, preferred=()) -> Engine | None:
+    """The first enabled engine with `capability` (its class says; only that one is loaded), trying
+    the `preferred` names first; None when no enabled engine has it."""
+    for name in dict.fromkeys([*preferred, *settings.TTS_ENGINES]):
+        if name in settings.TTS_ENGINES and capability in registry.engine_class(name).capabilities:
+            return load_engine(name)
+    return None
+
+
+def clone_engine(preferred: str | None = None) -> Engine:
+    """The engine that speaks cloned voices: `preferred` if it can, else TTS_CLONE_ENGINE, else the first that can."""
     from .engines.base import CAP_CLONE
 
-    names = [settings.TTS_CLONE_ENGINE] + [n for n in settings.TTS_ENGINES if n != settings.TTS_CLONE_ENGINE]
-    for name in names:
-        if name in settings.TTS_ENGINES and load_engine(name).has(CAP_CLONE):
-            return load_engine(name)
-    raise EngineUnavailable("no loaded engine can clone voices")
+    engine = engine_with(CAP_CLONE, [n for n in (preferred, settings.TTS_CLONE_ENGINE) if n])
+    if engine is None:
+        raise EngineUnavailable("no loaded engine can clone voices")
+    return engine
 
 
 latent_cache: dict[tuple[str, str], str] = {}
@@ -117,12 +124,13 @@ def reference_latent(prepared: reference.PreparedReference, engine: Engine) -> s
     return latent
 
 
-def check_text(text: str, field: str = "text") -> str:
+def check_text(text: str, field: str = "text", limit: int | None = None) -> str:
+    """A non-empty text of at most `limit` (TTS_MAX_TEXT_LENGTH) characters."""
+    limit = limit or settings.TTS_MAX_TEXT_LENGTH
     if not isinstance(text, str) or not text.strip():
         raise InvalidInput(f"{field} must not be empty", field=field)
-    if len(text) > settings.TTS_MAX_TEXT_LENGTH:
-        raise TextTooLong(f"{field} is {len(text)} characters; the limit is {settings.TTS_MAX_TEXT_LENGTH}",
-                          field=field)
+    if len(text) > limit:
+        raise TextTooLong(f"{field} is {len(text)} characters; the limit is {limit}", field=field)
     return text
 
 
@@ -145,8 +153,17 @@ def start_synthesis(request: SynthesisRequest) -> Job:
     return submit(request)
 
 
+def stamp(request: SynthesisRequest) -> SynthesisRequest:
+    """The request with the id of the HTTP request or WebSocket message it serves (for the logs)."""
+    from .streaming import request_id
+
+    request.request_id = request.request_id or request_id.get()
+    return request
+
+
 def submit(request: SynthesisRequest) -> Job:
     """Admission control, then the dispatcher (the request was checked)."""
+    stamp(request)
     dispatcher = get_dispatcher()
     check_capacity(dispatcher)
     return dispatcher.submit(request)
@@ -157,7 +174,7 @@ async def astart_synthesis(request: SynthesisRequest) -> Job:
     admission and submission do I/O (any thread)."""
     from asgiref.sync import sync_to_async
 
-    await sync_to_async(check_request)(request)
+    await sync_to_async(check_request)(stamp(request))
     return await sync_to_async(submit, thread_sensitive=False)(request)
 
 
@@ -197,39 +214,6 @@ def prepare_reference(data: bytes, field: str, cached: bool = True) -> reference
         prepared = reference.prepare(data, field, intake_limits())
         reference_cache.put(key, prepared)
     return prepared
-
-
-async def encoded_stream(job: Job, fmt: str) -> AsyncIterator[bytes]:
-    """Encoded bytes of a job as its chunks arrive; cancels the job if the reader goes away."""
-    encoder = make_encoder(fmt, job.sample_rate, streaming=True)
-    try:
-        async for chunk in job:
-            data = encoder.feed(chunk.samples)
-            if data:
-                yield data
-        tail = encoder.finish()
-        if tail:
-            yield tail
-    except SynthesisFailed as e:
-        # Headers are gone: the only honest signal left is to abort the response, so the
-        # client sees an incomplete stream (what it got still decodes), not a short "success".
-        logger.error("stream of job %s failed: %s", job.id, e)
-        raise
-    finally:
-        job.cancel()  # no-op when the job finished; stops the work when the client left
-
-
-async def encoded_whole(job: Job, fmt: str) -> bytes:
-    """The complete encoded file of a job (a WAV gets exact sizes)."""
-    encoder = make_encoder(fmt, job.sample_rate, streaming=False)
-    parts = []
-    try:
-        async for chunk in job:
-            parts.append(encoder.feed(chunk.samples))
-    finally:
-        job.cancel()
-    parts.append(encoder.finish())
-    return b"".join(parts)
 
 
 def content_type(fmt: str) -> str:

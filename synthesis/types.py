@@ -39,6 +39,8 @@ class SynthesisRequest:
     normalize: bool = True
     sample_rate: int | None = None  # output rate; None: the first turn's engine rate
     dialect: str = ""
+    request_id: str = ""  # the client's request (X-Request-Id), for the logs
+    background: bool = False  # long-form work (async tasks): its first segment waits behind others' first audio
 
     @property
     def text(self) -> str:

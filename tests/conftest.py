@@ -18,6 +18,7 @@ def tts_settings(settings, tmp_path):
     settings.TTS_URL_ALLOWLIST = []
     services.set_dispatcher(None)
     FakeEngine.gate = None
+    FakeEngine.gate_only = None
     FakeEngine.fail_on = None
     FakeEngine.calls = []
     FakeEngine.spoken = []

@@ -24,6 +24,7 @@ class FakeEngine(Engine):
     calls: list[str] = []
     spoken: list[tuple[str, str]] = []  # (voice, language) of each segment synthesized
     gate: threading.Event | None = None  # when set by a test, segments after the first wait for it
+    gate_only: str | None = None  # ... only those whose text holds this
     fail_on: str | None = None
     prepared = 0  # references analysed
 
@@ -38,7 +39,8 @@ class FakeEngine(Engine):
         return np.array([dominant_frequency(samples, sample_rate)], dtype=np.float64).tobytes()
 
     def synthesize(self, text, voice, *, language="", speed=1.0, sampling=None, latent=""):
-        if FakeEngine.gate is not None and FakeEngine.calls:
+        held = FakeEngine.gate_only is None or FakeEngine.gate_only in text
+        if FakeEngine.gate is not None and FakeEngine.calls and held:
             assert FakeEngine.gate.wait(10), "test gate never opened"
         FakeEngine.calls.append(text)
         FakeEngine.spoken.append((voice, language))

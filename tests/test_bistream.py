@@ -42,7 +42,9 @@ async def drain(communicator, timeout=10):
             texts.append(json.loads(message["text"]))
 
 
-def test_text_streams_in_and_pcm_streams_out_until_finish(fake_voices):
+def test_text_streams_in_and_pcm_streams_out_until_finish(fake_voices, settings):
+    settings.TTS_BISTREAM_IDLE_FLUSH = 60  # "four" waits for the rest of its sentence, however slow the machine
+
     async def scenario():
         ws = await open_stream()
         await ws.send_to(text_data=INIT)
@@ -55,8 +57,8 @@ def test_text_streams_in_and_pcm_streams_out_until_finish(fake_voices):
 
     pcm, texts, code = asyncio.run(scenario())
     assert texts == [] and code == 1000
-    assert FakeEngine.calls[0] == "one two three."
-    assert len(pcm) / 2 / 16000 == pytest.approx(6 * 0.12 + 2 * 0.18, abs=0.15)
+    assert FakeEngine.calls[0] == "one two three.", FakeEngine.calls
+    assert len(pcm) / 2 / 16000 == pytest.approx(6 * 0.12 + 2 * 0.18, abs=0.15), FakeEngine.calls
 
 
 def test_a_partial_sentence_is_flushed_when_the_client_pauses(fake_voices, settings):
@@ -72,6 +74,35 @@ def test_a_partial_sentence_is_flushed_when_the_client_pauses(fake_voices, setti
         return chunk
 
     assert len(asyncio.run(scenario())["bytes"]) > 0
+
+
+def test_a_wrong_key_gets_an_error_message_and_close_4401(fake_voices, settings):
+    settings.TTS_API_KEY = "k"
+
+    async def scenario():
+        from ttsproject.asgi import application
+
+        ws = WebsocketCommunicator(application, "/inference_zero_shot_bistream",
+                                   headers=[(b"authorization", b"Bearer wrong")])
+        assert (await ws.connect())[0]
+        return await drain(ws)
+
+    _, texts, code = asyncio.run(scenario())
+    assert code == 4401 and texts[0]["error_code"] == "UNAUTHORIZED"
+
+
+def test_text_over_the_limit_closes_4422_as_documented(fake_voices, settings):
+    settings.TTS_MAX_TEXT_LENGTH = 20
+
+    async def scenario():
+        ws = await open_stream()
+        await ws.send_to(text_data=INIT)
+        await ws.send_to(bytes_data=tone_wav())
+        await ws.send_to(text_data=json.dumps({"tts_text": "x" * 30, "finish": False}))
+        return await drain(ws)
+
+    _, texts, code = asyncio.run(scenario())
+    assert code == 4422 and texts[0]["error_code"] == "VALIDATION_ERROR"
 
 
 @pytest.mark.parametrize("messages, reason", [
@@ -96,7 +127,7 @@ def test_out_of_order_or_malformed_messages_get_an_error_and_a_close(fake_voices
 def test_an_unknown_model_closes_with_4404(fake_voices):
     async def scenario():
         ws = await open_stream()
-        await ws.send_to(text_data=json.dumps({"prompt_text": "p", "tts_model_name": "CosyVoice2"}))
+        await ws.send_to(text_data=json.dumps({"prompt_text": "p", "tts_model_name": "NoSuchModel"}))
         return await drain(ws)
 
     _, texts, code = asyncio.run(scenario())

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from tests.audio import decode, tone_wav
-from ttsproject.liveserver import LiveServer
+from tests.liveserver import LiveServer
 from ttsproject.processes import CeleryWorker, RedisServer
 
 pytestmark = [pytest.mark.live_server, pytest.mark.real_engine]

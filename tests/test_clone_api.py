@@ -182,3 +182,23 @@ def test_delete_removes_the_latent_file_too(client, fake_voices, settings):
     latent_path = Voice.objects.get(name="gone").latent.path
     client.post("/delete_speaker", {"name": "gone"})
     assert not os.path.exists(latent_path)
+
+
+def test_a_voice_that_cannot_speak_its_test_phrase_is_never_saved(client, fake_voices, settings):
+    FakeEngine.fail_on = "sample of my voice"
+    response = client.post("/add_speaker", {"name": "mute", "audio_file": SimpleUploadedFile("r.wav", ref_wav())})
+    assert response.status_code == 422
+    assert "cannot speak" in response.json()["detail"] and "not saved" in response.json()["detail"]
+    assert not Voice.objects.filter(name="mute").exists()
+    media = settings.MEDIA_ROOT
+    import os
+
+    assert not os.path.exists(media) or not any(files for _, _, files in os.walk(media))
+
+
+def test_a_saved_voice_carries_the_test_phrase_it_spoke(client, fake_voices):
+    response = client.post("/add_speaker", {"name": "alice", "audio_file": SimpleUploadedFile("r.wav", ref_wav())})
+    assert response.status_code == 200
+    voice = Voice.objects.get(name="alice")
+    samples, rate = decode(voice.sample_audio.read(), "mp3")
+    assert len(samples) / rate > 0.3

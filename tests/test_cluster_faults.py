@@ -11,7 +11,7 @@ import redis
 import requests
 
 from tests.audio import decode
-from ttsproject.liveserver import ROOT, LiveServer
+from tests.liveserver import ROOT, LiveServer
 from ttsproject.processes import CeleryWorker, RedisServer
 
 pytestmark = [pytest.mark.live_server, pytest.mark.real_engine]

@@ -5,6 +5,7 @@ import pytest
 
 from synthesis import services
 from synthesis.dispatch import LocalDispatcher, SynthesisFailed
+from synthesis.streaming import encoded_stream
 from synthesis.types import SynthesisRequest, Turn, VoiceRef
 from tests.fakes import FakeEngine
 
@@ -103,7 +104,7 @@ def test_a_reader_that_goes_away_cancels_the_job():
     job = dispatcher().submit(request())
 
     async def read_one_then_leave():
-        stream = services.encoded_stream(job, "wav")
+        stream = encoded_stream(job, "wav")
         first = await stream.__anext__()
         await stream.aclose()
         return first

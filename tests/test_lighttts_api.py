@@ -73,8 +73,20 @@ def test_undecodable_prompt_audio_is_400(client, fake_voices):
 
 
 def test_an_unknown_model_is_404(client, fake_voices):
-    response = zero_shot(client, tts_model_name="CosyVoice2")
+    response = zero_shot(client, tts_model_name="NoSuchModel")
     assert response.status_code == 404 and response.json()["error_code"] == "NOT_FOUND"
+    assert "CosyVoice2" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("model", ["CosyVoice2", "CosyVoice3"])
+def test_upstream_model_names_are_aliases_of_the_clone_engine(client, fake_voices, model):
+    assert zero_shot(client, tts_model_name=model).status_code == 200
+
+
+def test_model_aliases_are_configurable(client, fake_voices, settings):
+    settings.TTS_LIGHTTTS_MODELS = {"MyModel": "fake"}
+    assert zero_shot(client, tts_model_name="MyModel").status_code == 200
+    assert zero_shot(client, tts_model_name="CosyVoice2").status_code == 404
 
 
 def test_a_named_model_is_used(client, fake_voices):
@@ -83,7 +95,8 @@ def test_a_named_model_is_used(client, fake_voices):
 
 def test_query_tts_model_lists_loaded_engines(client):
     for method in (client.get, client.post):
-        assert method("/query_tts_model").json() == {"tts_models": ["fake", "piper", "kokoro"]}
+        assert method("/query_tts_model").json() == {"tts_models": ["CosyVoice2", "CosyVoice3", "fake", "piper",
+                                                                    "kokoro"]}
 
 
 def test_readiness_is_503_until_an_engine_is_loaded(client):

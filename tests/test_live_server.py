@@ -3,7 +3,7 @@ import pytest
 import requests
 
 from tests.audio import decode
-from ttsproject.liveserver import LiveServer
+from tests.liveserver import LiveServer
 
 pytestmark = [pytest.mark.live_server, pytest.mark.real_engine]
 

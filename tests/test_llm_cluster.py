@@ -10,7 +10,7 @@ import requests
 
 from synthesis.engines.llm import tiny
 from tests.audio import decode
-from ttsproject.liveserver import LiveServer
+from tests.liveserver import LiveServer
 from ttsproject.processes import CeleryWorker, RedisServer
 
 pytest.importorskip("torch")

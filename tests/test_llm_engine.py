@@ -156,6 +156,31 @@ def test_batched_and_sequential_generation_give_the_same_tokens(checkpoints):
     assert [g.tokens for g in generations] == sequential
 
 
+@pytest.mark.parametrize("cache, attention", [("static", "sdpa"), ("offloaded", "eager"), ("dynamic", "sdpa")])
+def test_the_seeds_cache_and_attention_flags_give_the_same_tokens(checkpoints, cache, attention):
+    """--cache_implementation and --llm_attn_implementation (torch backend) change how, not what, is sampled."""
+    def batched(engine):
+        generations = [engine.generation(text, "tara", SamplingParams(seed=i + 1, max_tokens=140))
+                       for i, text in enumerate(["Hello world.", "A much longer sentence to say here.", "Short."])]
+        for generation in generations:
+            engine.backend.submit(generation)
+        return [list(generation) and generation.tokens for generation in generations]
+
+    plain = make_engine(checkpoints, llm_batch_size=3, wait_timeout=0.5)
+    flagged = make_engine(checkpoints, llm_batch_size=3, wait_timeout=0.5, cache_implementation=cache,
+                          llm_attn_implementation=attention)
+    assert flagged.backend.model.config._attn_implementation == attention
+    assert batched(flagged) == batched(plain)
+    assert type(flagged.backend.new_cache(16)).__name__ == ("StaticCache" if cache == "static" else "DynamicCache")
+
+
+def test_an_unknown_cache_or_attention_is_refused(checkpoints):
+    with pytest.raises(EngineError, match="cache_implementation"):
+        make_engine(checkpoints, cache_implementation="paged")
+    with pytest.raises(EngineError, match="llm_attn_implementation"):
+        make_engine(checkpoints, llm_attn_implementation="magic")
+
+
 def test_concurrent_streams_share_a_batch_and_each_decodes(checkpoints):
     from concurrent.futures import ThreadPoolExecutor
 
@@ -216,8 +241,8 @@ def test_flash_tts_speak_streams_orpheus_audio(client, orpheus_voices):
                            content_type="application/json")
     assert response.status_code == 200
     parts = chunks_of(response)
-    assert len(parts) > 2  # pieces of each sentence leave as they are decoded
-    check_audio(b"".join(parts), "wav")
+    assert len(parts) > 2  # pieces of each sentence leave as they are decoded (resampled as a stream)
+    check_audio(b"".join(parts), "wav", rate=16000)  # Flash-TTS clients play streamed WAV at 16 kHz
 
 
 @pytest.mark.parametrize("fmt", ["mp3", "opus", "flac", "aac"])
@@ -285,9 +310,12 @@ def test_the_serve_command_starts_orpheus_from_the_seed_flags(checkpoints, db, s
             mock.patch("tasks.services.start_sweeper"):
         call_command("serve", "--skip-migrate", "--backend", "torch", "--model_path", checkpoints["model_path"],
                      "--snac_path", checkpoints["snac_path"], "--llm_device", "cpu", "--detokenizer_device", "cpu",
-                     "--torch_dtype", "float32", "--llm_batch_size", "4", "--max_length", "2048", "--seed", "9")
+                     "--torch_dtype", "float32", "--llm_batch_size", "4", "--max_length", "2048", "--seed", "9",
+                     "--wav2vec_attn_implementation", "sdpa", "--llm_attn_implementation", "sdpa",
+                     "--cache_implementation", "static")
         engine = registry.loaded_engines()["orpheus"]
         assert engine.config.llm_batch_size == 4 and engine.config.seed == 9 and engine.config.max_length == 2048
+        assert engine.config.cache_implementation == "static" and engine.config.llm_attn_implementation == "sdpa"
         assert settings.TTS_WORKERS >= 4
         assert Voice.objects.filter(engine="orpheus", name="tara").exists()
         import os

@@ -305,3 +305,9 @@ def test_the_serve_command_serves_spark_when_the_model_path_is_a_spark_release(s
 
         assert os.environ["SPARK_MODEL_PATH"] == spark_release
     registry._instances.pop("spark", None)
+
+
+def test_the_seeds_attention_flags_reach_wav2vec2_and_the_language_model(spark_release):
+    engine = make_engine(spark_release, wav2vec_attn_implementation="eager", llm_attn_implementation="eager")
+    assert engine.reference_tokenizer.wav2vec2.config._attn_implementation == "eager"
+    assert engine.backend.model.config._attn_implementation == "eager"

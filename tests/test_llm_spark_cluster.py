@@ -7,7 +7,7 @@ import requests
 
 from synthesis.engines.llm import tiny
 from tests.audio import decode, tone_wav
-from ttsproject.liveserver import LiveServer
+from tests.liveserver import LiveServer
 from ttsproject.processes import CeleryWorker, RedisServer
 
 pytest.importorskip("torch")

@@ -132,8 +132,17 @@ def test_the_consumer_answers_any_bytes_with_an_error_frame(fake_voices, data):
 @pytest.mark.django_db(transaction=True)
 def test_the_api_key_is_checked_in_the_handshake(fake_voices, settings):
     settings.TTS_API_KEY = "k"
-    connected, code, _ = asyncio.run(communicate([], headers=[(b"authorization", b"Bearer; wrong")]))
-    assert not connected
+    from ttsproject.asgi import application
+
+    async def wrong_key():
+        communicator = WebsocketCommunicator(application, "/api/v1/tts/ws_binary",
+                                             headers=[(b"authorization", b"Bearer; wrong")])
+        assert (await communicator.connect())[0]
+        return await receive_until_last(communicator), await communicator.receive_output(timeout=5)
+
+    (error,), closed = asyncio.run(wrong_key())
+    assert error[:2] == ("error", proto.UNAUTHORIZED)  # why, then close 4401
+    assert closed == {"type": "websocket.close", "code": 4401}
     connected, _, replies = asyncio.run(communicate([proto.build_client_frame(REQUEST)],
                                                     headers=[(b"authorization", b"Bearer; k")]))
     assert connected and replies[-1][1] < 0
@@ -164,3 +173,30 @@ def test_gzip_bombs_are_refused():
     frame = bytes([0x11, 0x10, 0x11, 0]) + struct.pack(">I", len(bomb)) + bomb
     with pytest.raises(proto.FrameError, match="too large"):
         proto.parse_client_frame(frame)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_request_while_one_runs_is_refused_and_a_disconnect_cancels_within_one_segment(fake_voices):
+    import threading
+
+    from tests.fakes import FakeEngine
+    from ttsproject.asgi import application
+
+    FakeEngine.gate = threading.Event()
+    long_request = {**REQUEST, "request": {**REQUEST["request"], "text": "First part. " + "More words here. " * 10}}
+
+    async def scenario():
+        communicator = WebsocketCommunicator(application, "/api/v1/tts/ws_binary")
+        assert (await communicator.connect())[0]
+        await communicator.send_to(bytes_data=proto.build_client_frame(long_request))
+        first = proto.parse_server_frame(await communicator.receive_from(timeout=10))
+        await communicator.send_to(bytes_data=proto.build_client_frame(REQUEST))
+        busy = proto.parse_server_frame(await communicator.receive_from(timeout=10))
+        await communicator.disconnect()
+        return first, busy
+
+    first, busy = asyncio.run(scenario())
+    FakeEngine.gate.set()
+    assert first[:2] == ("audio", 1)
+    assert busy[:2] == ("error", proto.INVALID_REQUEST) and b"already running" in busy[2]
+    assert len(FakeEngine.calls) <= 2  # the first segment and at most the one in flight

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from tests.audio import decode, tone_wav
-from ttsproject.liveserver import LiveServer, free_port
+from tests.liveserver import LiveServer, free_port
 
 pytestmark = [pytest.mark.live_server, pytest.mark.real_engine]
 PG = os.environ.get("TTS_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432")

@@ -63,6 +63,6 @@ def test_a_good_start_loads_engines_registers_voices_and_serves(settings):
     from voices.models import Voice
 
     run = serve("--engine", "fake", "--port", "8123", "--api_key", "k")
-    run.assert_called_once_with(mock.ANY, "0.0.0.0", 8123)
+    run.assert_called_once_with(mock.ANY, "127.0.0.1", 8123)  # closed by default: this machine only
     assert Voice.objects.filter(engine="fake").count() == 2
     assert settings.TTS_API_KEY == "k"

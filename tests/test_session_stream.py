@@ -52,6 +52,7 @@ def test_an_interrupt_stops_the_stream_within_one_segment_and_it_still_decodes(f
 
 def test_a_new_request_with_the_same_session_interrupts_the_old_one(fake_voices):
     FakeEngine.gate = threading.Event()
+    FakeEngine.gate_only = "Another sentence"  # the old stream's later segments wait; the new one speaks
 
     async def scenario():
         client = AsyncClient()

@@ -113,3 +113,23 @@ def test_multi_speak_with_an_unknown_role_is_404(client, fake_voices):
 def test_multi_speak_without_tags_is_400(client, fake_voices):
     response = client.post("/multi_speak", {"text": "no tags here"}, content_type="application/json")
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("body, rate", [({"stream": True, "response_format": "wav"}, 8000),
+                                        ({"response_format": "pcm"}, 8000),
+                                        ({"response_format": "wav"}, 16000),  # a whole file: the engine's own
+                                        ({"response_format": "pcm", "sample_rate": 22050}, 22050)])
+def test_raw_and_streamed_audio_leave_at_the_dialects_rate_unless_asked(client, fake_voices, settings, body, rate):
+    settings.TTS_FLASHTTS_SAMPLE_RATE = 8000
+    response = speak(client, text="one two three", **body)
+    assert response.status_code == 200 and int(response["X-Sample-Rate"]) == rate
+    fmt = body["response_format"]
+    samples, decoded_rate = decode(body_of(response), fmt, rate)
+    assert decoded_rate == rate and len(samples) / rate == pytest.approx(3 * 0.12 + 0.18, abs=0.1)
+
+
+def test_the_flash_rate_is_a_setting(client, fake_voices, settings):
+    settings.TTS_FLASHTTS_SAMPLE_RATE = 8000
+    response = speak(client, text="one two three", response_format="pcm")
+    assert response["X-Sample-Rate"] == "8000"
+    assert len(body_of(response)) / 2 / 8000 == pytest.approx(3 * 0.12 + 0.18, abs=0.1)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ttsproject.liveserver import ROOT, LiveServer
+from tests.liveserver import ROOT, LiveServer
 
 pytestmark = [pytest.mark.live_server, pytest.mark.real_engine]
 ARTIFACTS = ROOT / "artifacts" / "screenshots"

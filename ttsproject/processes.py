@@ -9,7 +9,25 @@ import sys
 import time
 from pathlib import Path
 
-from .liveserver import ROOT, free_port, wait_for
+ROOT = Path(__file__).resolve().parent.parent  # the repository root, where manage.py is
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(process, log_text, ready, timeout: float, what: str) -> None:
+    """Poll `ready()` until it holds; fail with the log tail if the process exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited: {log_text()[-2000:]}")
+        if ready():
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} not ready in {timeout}s: {log_text()[-2000:]}")
 
 
 class RedisServer:

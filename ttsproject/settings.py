@@ -55,6 +55,8 @@ DEBUG = _bool("DJANGO_DEBUG", False)
 SECRET_KEY = _secret("DJANGO_SECRET_KEY") or "insecure-local-only-set-DJANGO_SECRET_KEY-in-production"
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["*"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# Browser origins allowed to call the API cross-site (CORS; never the admin). Empty: none.
+TTS_CORS_ALLOWED_ORIGINS = env.list("TTS_CORS_ALLOWED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "daphne",
@@ -76,6 +78,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "synthesis.api.crosssite.CrossSiteMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -181,7 +184,7 @@ DEFAULT_VOICES = ("en=af_heart,en.male=am_michael,zh=zf_xiaobei,zh.male=zm_yunxi
                   "it.male=im_nicola,pt=pf_dora,pt.male=pm_alex")
 
 
-def _voice_map(name: str, default: str) -> dict[str, str]:
+def _mapping(name: str, default: str) -> dict[str, str]:
     """'en=af_heart,zh=zf_xiaobei' -> {'en': 'af_heart', 'zh': 'zf_xiaobei'}; entries override the defaults."""
     mapping = {}
     for raw in (default, os.environ.get(name, "")):
@@ -190,12 +193,12 @@ def _voice_map(name: str, default: str) -> dict[str, str]:
                 continue
             key, sep, voice = item.partition("=")
             if not sep or not key.strip() or not voice.strip():
-                raise ImproperlyConfigured(f"{name}: expected language=voice entries, got {item.strip()!r}")
-            mapping[key.strip().lower()] = voice.strip()
+                raise ImproperlyConfigured(f"{name}: expected key=value entries, got {item.strip()!r}")
+            mapping[key.strip()] = voice.strip()
     return mapping
 
 
-TTS_DEFAULT_VOICES = _voice_map("TTS_DEFAULT_VOICES", DEFAULT_VOICES)
+TTS_DEFAULT_VOICES = {k.lower(): v for k, v in _mapping("TTS_DEFAULT_VOICES", DEFAULT_VOICES).items()}
 # One voice preferred for its own language above TTS_DEFAULT_VOICES (e.g. joe for English).
 TTS_DEFAULT_VOICE = env.str("TTS_DEFAULT_VOICE", default="")
 TTS_API_KEY = _secret("TTS_API_KEY")
@@ -230,6 +233,9 @@ TTS_LLM_OPTIONS = {
     "wait_timeout": env.float("TTS_WAIT_TIMEOUT", default=0.01),
     "seed": TTS_SEED,
     "enforce_eager": env.bool("TTS_VLLM_ENFORCE_EAGER", default=False),
+    "llm_attn_implementation": env.str("TTS_LLM_ATTN_IMPLEMENTATION", default=""),
+    "wav2vec_attn_implementation": env.str("TTS_WAV2VEC_ATTN_IMPLEMENTATION", default=""),
+    "cache_implementation": env.str("TTS_CACHE_IMPLEMENTATION", default=""),
 }
 TTS_ENGINE_OPTIONS = {
     "orpheus": {"model_path": env.str("ORPHEUS_MODEL_PATH", default=""),
@@ -245,6 +251,11 @@ TTS_ENGINE_OPTIONS = {
 }
 # Engine that speaks cloned voices (/clone_voice, voice=<audio>, voices added from audio).
 TTS_CLONE_ENGINE = env.str("TTS_CLONE_ENGINE", default="kokoro")
+# WORLD timbre conversion of cloned speech toward the reference: the engine's choice (Piper on, Kokoro
+# off), or on / off for every engine.
+TTS_CLONE_TIMBRE_CONVERSION = env.str("TTS_CLONE_TIMBRE_CONVERSION", default="auto")
+for _engine in ("piper", "kokoro"):
+    TTS_ENGINE_OPTIONS[_engine]["timbre_conversion"] = TTS_CLONE_TIMBRE_CONVERSION
 # Hosts a user-supplied reference URL may resolve to although they are private (tests only).
 TTS_URL_ALLOWLIST = env.list("TTS_URL_ALLOWLIST", default=[])
 TTS_URL_TIMEOUT = env.float("TTS_URL_TIMEOUT", default=10.0)
@@ -257,6 +268,9 @@ REDIS_URL = env.str("REDIS_URL", default="")
 TTS_TASK_THREADS = _int("TTS_TASK_THREADS", 2, minimum=1)  # in-process task runners (no REDIS_URL)
 TTS_TASK_STALE_SECONDS = _int("TTS_TASK_STALE_SECONDS", 120, minimum=5)
 TTS_TASK_RETENTION_HOURS = _int("TTS_TASK_RETENTION_HOURS", 24, minimum=1)
+TTS_MAX_TASK_TEXT_LENGTH = _int("TTS_MAX_TASK_TEXT_LENGTH", 200_000, minimum=1)  # a chapter per async task
+TTS_MAX_ACTIVE_TASKS = _int("TTS_MAX_ACTIVE_TASKS", 100, minimum=1)  # pending + running; past it 503
+TTS_TASK_MAX_ATTEMPTS = _int("TTS_TASK_MAX_ATTEMPTS", 3, minimum=1)  # runs of one task before it fails
 # Admission control: past either bound new requests get 503 with Retry-After.
 TTS_MAX_ACTIVE_JOBS = _int("TTS_MAX_ACTIVE_JOBS", 256, minimum=1)
 TTS_MAX_QUEUED_SECONDS = _int("TTS_MAX_QUEUED_SECONDS", 3600, minimum=1)
@@ -275,6 +289,13 @@ CELERY_BEAT_SCHEDULE = {"sweep-tasks": {"task": "tasks.tasks.sweep_tasks", "sche
 
 # --- realtime dialects, limits, metrics ------------------------------------------
 TTS_LIGHTTTS_SAMPLE_RATE = _int("TTS_LIGHTTTS_SAMPLE_RATE", 16000, minimum=8000)
+# Raw PCM and streamed WAV leave at the rate each dialect's example clients play them at.
+TTS_FLASHTTS_SAMPLE_RATE = _int("TTS_FLASHTTS_SAMPLE_RATE", 16000, minimum=8000)
+TTS_FISH_SAMPLE_RATE = _int("TTS_FISH_SAMPLE_RATE", 44100, minimum=8000)
+TTS_OPENAI_SAMPLE_RATE = _int("TTS_OPENAI_SAMPLE_RATE", 24000, minimum=8000)
+# LightTTS clients name upstream models (the spec's CosyVoice2): model name -> engine, or `default`
+# for the clone engine. Listed by /query_tts_model before the engines' own names.
+TTS_LIGHTTTS_MODELS = _mapping("TTS_LIGHTTTS_MODELS", "CosyVoice2=default,CosyVoice3=default")
 TTS_WS_MAX_CONNECTIONS = _int("TTS_WS_MAX_CONNECTIONS", 100, minimum=1)
 TTS_BISTREAM_IDLE_FLUSH = env.float("TTS_BISTREAM_IDLE_FLUSH", default=0.6)
 # Per-client-IP rate limit, e.g. "10/minute" (the LightTTS production setting); empty: off.

@@ -5,13 +5,15 @@ import base64
 import logging
 from pathlib import Path
 
+import numpy as np
+
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
 from synthesis.engines.base import Engine, EngineError
 from synthesis.engines.registry import engine_class
-from synthesis.errors import Conflict, InvalidInput, LanguageNotSupported, TTSError, VoiceNotFound
+from synthesis.errors import Conflict, InvalidInput, LanguageNotSupported, TTSError, VoiceNotFound, VoiceUnusable
 from synthesis.text.language import base, detect, languages_in
 from synthesis.text.language import name as language_name
 from synthesis.types import VoiceRef
@@ -163,13 +165,52 @@ def add_blend(name: str, spec: str, *, created_by: str = "api") -> Voice:
     engine = blend_engine(spec)
     if engine is None:
         raise InvalidInput(f"blend {spec!r} names voices no engine can blend", field="blend")
+    language = blend_language(engine, spec)
+    sample = speak_test_phrase(VoiceRef(name, engine, spec, language), "blend")
+    voice = Voice(name=name, engine=engine, engine_voice=spec, language=language, created_by=created_by,
+                  description=f"Blend of {spec}")
+    return _save_new(voice, {"sample_audio": (f"{_slug(name)}.sample.mp3", sample)})
+
+
+def speak_test_phrase(ref: VoiceRef, field: str, language: str = "") -> bytes:
+    """The voice speaking a short sample sentence, as mp3; VoiceUnusable (and nothing is saved) when
+    it cannot. Every voice added from audio or a blend passes this first."""
+    from synthesis import services as synthesis_services
+    from synthesis.audio.encoders import make_encoder
+
+    language = language or base(ref.language) or "en"
+    text = SAMPLE_SENTENCES.get(language, SAMPLE_SENTENCES["en"])
+    try:
+        engine = synthesis_services.load_engine(ref.engine)
+        extra = {"latent": ref.latent} if ref.latent else {}
+        audio = np.asarray(engine.synthesize(text, ref.voice_id, language=language, **extra), dtype=np.float32)
+    except Exception as e:  # whatever the engine says, the voice must not be saved
+        logger.exception("voice %r failed its test phrase", ref.name)
+        raise VoiceUnusable(f"the voice made from this {field} cannot speak ({e}); it was not saved",
+                            field=field) from e
+    if (audio.size < engine.sample_rate * 0.3 or not np.isfinite(audio).all()
+            or float(np.sqrt(np.mean(audio ** 2))) < 1e-4):
+        raise VoiceUnusable(f"the voice made from this {field} spoke no audible test phrase; it was not saved",
+                            field=field)
+    encoder = make_encoder("mp3", engine.sample_rate, streaming=False)
+    return encoder.feed(audio) + encoder.finish()
+
+
+def _save_new(voice: Voice, files: dict[str, tuple[str, bytes]]) -> Voice:
+    """Save a new voice with its files in one step: a taken name is 409, and nothing half-written stays."""
     try:
         with transaction.atomic():
-            return Voice.objects.create(name=name, engine=engine, engine_voice=spec,
-                                        language=blend_language(engine, spec),
-                                        created_by=created_by, description=f"Blend of {spec}")
+            voice.save()
+            for field, (filename, data) in files.items():
+                getattr(voice, field).save(filename, ContentFile(data), save=False)
+            voice.save()
     except IntegrityError as e:
-        raise Conflict(f"voice {name!r} already exists", field="name") from e
+        _delete_files(voice)
+        raise Conflict(f"voice {voice.name!r} already exists", field="name") from e
+    except Exception:
+        _delete_files(voice)
+        raise
+    return voice
 
 
 async def aresolve_voice(name: str, *, text: str = "", openai_aliases: bool = False) -> VoiceRef:
@@ -208,28 +249,20 @@ def add_voice(name: str, prepared, reference_text: str = "", *, created_by: str 
     if not name or len(name) > 255:
         raise InvalidInput("name must be 1-255 characters", field="name")
     engine = synthesis_services.clone_engine()
-    latent = base64.b64decode(synthesis_services.reference_latent(prepared, engine))
+    latent_text = synthesis_services.reference_latent(prepared, engine)
+    language = detect(reference_text) if (reference_text or "").strip() else "en"
+    sample = speak_test_phrase(VoiceRef(name, engine.name, "", "", latent_text), "audio", language)
     voice = Voice(name=name, engine=engine.name, engine_voice="", language="",
                   reference_text=reference_text or "", created_by=created_by,
                   description=f"Cloned from reference audio ({prepared.duration:.1f} s) by timbre matching on "
                               f"{engine.name}.")
-    try:
-        with transaction.atomic():
-            voice.save()
-            voice.reference_audio.save(f"{_slug(name)}.wav", ContentFile(prepared.wav_bytes()), save=False)
-            voice.latent.save(f"{_slug(name)}.latent.npz", ContentFile(latent), save=False)
-            voice.save()
-    except IntegrityError as e:
-        _delete_files(voice)
-        raise Conflict(f"voice {name!r} already exists", field="name") from e
-    except Exception:
-        _delete_files(voice)  # no half-written file stays behind
-        raise
-    return voice
+    return _save_new(voice, {"reference_audio": (f"{_slug(name)}.wav", prepared.wav_bytes()),
+                             "latent": (f"{_slug(name)}.latent.npz", base64.b64decode(latent_text)),
+                             "sample_audio": (f"{_slug(name)}.sample.mp3", sample)})
 
 
 def _delete_files(voice: Voice) -> None:
-    for f in (voice.reference_audio, voice.latent):
+    for f in (voice.reference_audio, voice.latent, voice.sample_audio):
         if f:
             f.delete(save=False)
 
@@ -293,7 +326,7 @@ def import_role_dir(directory: Path, prepare) -> tuple[list[str], list[str]]:
         text = text_file.read_text(encoding="utf-8").strip() if text_file else ""
         try:
             add_voice(role.name, prepare(audio.read_bytes()), text, created_by="import_roles")
-        except (InvalidInput, Conflict) as e:
+        except TTSError as e:
             skipped.append(f"{role.name}: {e}")
             continue
         imported.append(role.name)
@@ -336,11 +369,12 @@ def synthesize_sample(voice: Voice) -> Voice:
     from asgiref.sync import async_to_sync
 
     from synthesis import services as synthesis_services
+    from synthesis.streaming import encoded_whole
     from synthesis.types import SynthesisRequest, Turn
 
     text = SAMPLE_SENTENCES.get(base(voice.language), SAMPLE_SENTENCES["en"])
     job = synthesis_services.start_synthesis(SynthesisRequest([Turn(to_ref(voice), text)], dialect="admin"))
-    data = async_to_sync(synthesis_services.encoded_whole)(job, "mp3")
+    data = async_to_sync(encoded_whole)(job, "mp3")
     if voice.sample_audio:
         voice.sample_audio.delete(save=False)
     voice.sample_audio.save(f"{_slug(voice.name)}.sample.mp3", ContentFile(data), save=True)

@@ -17,9 +17,10 @@ from adrf.views import APIView
 from .. import services
 from ..audio.encoders import output_rate
 from ..dispatch import Job, SynthesisFailed
-from ..engines.base import CAP_CLONE, SamplingParams
+from ..engines.base import SamplingParams
 from ..errors import Conflict, InvalidInput, PayloadTooLarge, TTSError
 from ..reference import read_audio_source
+from ..streaming import encoded_whole, open_stream
 from ..types import VoiceRef
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,28 @@ class SamplingFields(serializers.Serializer):
     repetition_penalty = serializers.FloatField(required=False, min_value=0.1, max_value=10.0)
     max_tokens = serializers.IntegerField(required=False, min_value=1, max_value=65536)
     seed = serializers.IntegerField(required=False, min_value=0)
+
+
+SAMPLE_RATES = (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000)
+
+
+class RateField(serializers.Serializer):
+    """`sample_rate`: the output rate for this request (an extension to the dialects that lack it)."""
+
+    sample_rate = serializers.ChoiceField(SAMPLE_RATES, required=False,
+                                          error_messages={"invalid_choice": "must be one of "
+                                                          + ", ".join(map(str, SAMPLE_RATES))})
+
+
+def output_sample_rate(dialect_rate: int, fmt: str, streamed: bool, requested: int | None = None) -> int | None:
+    """The rate a response is made at: what the request asks, else for raw PCM and streamed WAV the
+    rate the dialect's clients assume (they play the bytes without reading a header), else the
+    engine's own (None)."""
+    if requested:
+        return int(requested)
+    if fmt == "pcm" or (fmt == "wav" and streamed):
+        return dialect_rate
+    return None
 
 
 class SegmentFields(serializers.Serializer):
@@ -92,9 +115,7 @@ async def refuse_existing_voice(name: str, label: str = "voice") -> None:
 
 def _clone_ref(data: bytes, field: str, cached: bool, engine_name: str | None) -> VoiceRef:
     prepared = services.prepare_reference(data, field, cached)
-    engine = services.load_engine(engine_name) if engine_name else services.clone_engine()
-    if not engine.has(CAP_CLONE):
-        engine = services.clone_engine()
+    engine = services.clone_engine(engine_name)
     return VoiceRef("reference", engine.name, "", "", services.reference_latent(prepared, engine))
 
 
@@ -110,11 +131,10 @@ async def audio_response(job: Job, fmt: str, stream: bool, headers: dict | None 
                **(headers or {})}
     content_type = content_type or services.content_type(fmt)
     if stream:
-        response = StreamingHttpResponse(services.encoded_stream(job, fmt), content_type=content_type,
-                                         headers=headers)
+        response = StreamingHttpResponse(await open_stream(job, fmt), content_type=content_type, headers=headers)
         response["X-Accel-Buffering"] = "no"
         return response
-    body = await services.encoded_whole(job, fmt)
+    body = await encoded_whole(job, fmt)
     return HttpResponse(body, content_type=content_type, headers=headers)
 
 

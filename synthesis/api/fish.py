@@ -10,6 +10,7 @@ import binascii
 import re
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -22,8 +23,8 @@ from .. import services
 from ..engines.base import CAP_CODEC
 from ..errors import InvalidInput, NotImplementedByEngine
 from ..types import SynthesisRequest, Turn
-from .common import (DialectView, audio_response, cloned_voice, prepare_reference, reference_bytes,
-                     refuse_existing_voice, sampling_params, save_voice_from_audio)
+from .common import (DialectView, RateField, audio_response, cloned_voice, output_sample_rate, prepare_reference,
+                     reference_bytes, refuse_existing_voice, sampling_params, save_voice_from_audio)
 from .msgpack import BytesJSONRenderer, FormatOrAccept, MsgpackParser, MsgpackRenderer, XMsgpackParser
 
 FISH_FORMATS = ("wav", "pcm", "mp3", "opus")
@@ -53,8 +54,8 @@ class ReferenceAudioSerializer(serializers.Serializer):
     text = serializers.CharField(allow_blank=True, trim_whitespace=False)
 
 
-class TTSRequestSerializer(serializers.Serializer):
-    """Fish Speech's ServeTTSRequest."""
+class TTSRequestSerializer(RateField):
+    """Fish Speech's ServeTTSRequest (and `sample_rate`, an extension)."""
 
     text = serializers.CharField(trim_whitespace=False)
     chunk_length = serializers.IntegerField(default=200, min_value=100, max_value=300)
@@ -76,9 +77,9 @@ def window_for(chunk_length: int) -> int:
     return max(20, chunk_length // 5)
 
 
-async def build_request(data: dict) -> SynthesisRequest:
+async def build_request(data: dict, text_limit: int | None = None) -> SynthesisRequest:
     """The shared request for a validated ServeTTSRequest: reference_id wins over references."""
-    text = services.check_text(data["text"])
+    text = services.check_text(data["text"], limit=text_limit)
     references = data.get("references") or []
     if data.get("reference_id"):
         voice = await voice_services.aresolve_voice(data["reference_id"], text=text)
@@ -91,9 +92,11 @@ async def build_request(data: dict) -> SynthesisRequest:
     else:
         voice = voice_services.to_ref(await sync_to_async(voice_services.default_voice)(text))
     window = window_for(data["chunk_length"])
+    rate = output_sample_rate(settings.TTS_FISH_SAMPLE_RATE, data["format"], data.get("streaming", False),
+                              data.get("sample_rate"))
     return SynthesisRequest(
         turns=[Turn(voice, text)], sampling=sampling_params(data), length_threshold=window, window_size=window,
-        normalize=data["normalize"], dialect="fish")
+        normalize=data["normalize"], sample_rate=rate, dialect="fish")
 
 
 class FishView(DialectView):
@@ -165,20 +168,17 @@ class UpdateReferenceView(FishView):
 
 def codec_engine():
     """A loaded engine with the codec capability, or a 501 naming what is loaded."""
-    from django.conf import settings
-
-    engines = [services.load_engine(name) for name in settings.TTS_ENGINES]
-    for engine in engines:
-        if engine.has(CAP_CODEC):
-            return engine
-    raise NotImplementedByEngine(
-        f"No codec model is loaded: the active engines ({', '.join(e.name for e in engines)}) have no "
-        "VQGAN codec, so /v1/vqgan/encode and /v1/vqgan/decode are unavailable")
+    engine = services.engine_with(CAP_CODEC)
+    if engine is None:
+        raise NotImplementedByEngine(
+            f"No codec model is loaded: the active engines ({', '.join(settings.TTS_ENGINES)}) have no "
+            "VQGAN codec, so /v1/vqgan/encode and /v1/vqgan/decode are unavailable")
+    return engine
 
 
 class VQGANEncodeView(FishView):
     async def post(self, request):
-        engine = codec_engine()
+        engine = await sync_to_async(codec_engine, thread_sensitive=False)()
         audios = request.data.get("audios")
         if not isinstance(audios, list) or not audios:
             raise InvalidInput("audios must be a non-empty list of audio bytes", field="audios")
@@ -193,7 +193,7 @@ class VQGANEncodeView(FishView):
 
 class VQGANDecodeView(FishView):
     async def post(self, request):
-        engine = codec_engine()
+        engine = await sync_to_async(codec_engine, thread_sensitive=False)()
         tokens = request.data.get("tokens")
         if not isinstance(tokens, list) or not tokens:
             raise InvalidInput("tokens must be a non-empty list of token arrays", field="tokens")

@@ -6,6 +6,7 @@ field validation, as Flash-TTS clients expect.
 from __future__ import annotations
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -16,12 +17,12 @@ from ..audio.encoders import FORMATS
 from ..errors import InvalidInput
 from ..text import RoleTagError, split_roles
 from ..types import SynthesisRequest, Turn
-from .common import (LEVELS, PITCH_SEMITONES, SPEED_FACTORS, DialectView, SamplingFields,
-                     SegmentFields, audio_response, choice, cloned_voice, reference_bytes,
+from .common import (LEVELS, PITCH_SEMITONES, SPEED_FACTORS, DialectView, RateField, SamplingFields,
+                     SegmentFields, audio_response, choice, cloned_voice, output_sample_rate, reference_bytes,
                      refuse_existing_voice, sampling_params, save_voice_from_audio)
 
 
-class SynthesisFields(SamplingFields, SegmentFields):
+class SynthesisFields(SamplingFields, SegmentFields, RateField):
     text = serializers.CharField(trim_whitespace=False)
     pitch = choice(LEVELS, "moderate")
     speed = choice(LEVELS, "moderate")
@@ -47,9 +48,11 @@ class FlashView(DialectView):
 
 
 def build_request(turns: list[Turn], data: dict) -> SynthesisRequest:
+    rate = output_sample_rate(settings.TTS_FLASHTTS_SAMPLE_RATE, data["response_format"], data["stream"],
+                              data.get("sample_rate"))
     return SynthesisRequest(turns=turns, speed=SPEED_FACTORS[data["speed"]], pitch=PITCH_SEMITONES[data["pitch"]],
                             sampling=sampling_params(data), length_threshold=data["length_threshold"],
-                            window_size=data["window_size"], dialect="flashtts")
+                            window_size=data["window_size"], sample_rate=rate, dialect="flashtts")
 
 
 async def respond(turns: list[Turn], data: dict):

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from .. import services
 from ..engines.base import CAP_CLONE
+from ..engines.registry import engine_class
 from ..errors import TextTooLong, TTSError
 from ..types import SynthesisRequest, Turn
 from .common import DialectView, audio_response, cloned_voice, reference_bytes
@@ -37,21 +38,24 @@ class ZeroShotSerializer(serializers.Serializer):
 
 
 def model_names() -> list[str]:
-    return list(settings.TTS_ENGINES)
+    """What /query_tts_model lists: the upstream model names (aliases) first, then the engines."""
+    return [*settings.TTS_LIGHTTTS_MODELS, *settings.TTS_ENGINES]
 
 
 def engine_for(model_name: str) -> str:
-    """`default` is the engine that clones (TTS_CLONE_ENGINE); otherwise an enabled engine's name."""
-    if model_name in ("", "default"):
+    """The engine a tts_model_name means: an alias (`CosyVoice2` ...) or `default` is the engine that
+    clones (TTS_CLONE_ENGINE); otherwise an enabled engine's name, which must be able to clone."""
+    name = settings.TTS_LIGHTTTS_MODELS.get(model_name, model_name)
+    if name in ("", "default"):
         return services.clone_engine().name
-    if model_name not in settings.TTS_ENGINES:
+    if name not in settings.TTS_ENGINES:
         raise TTSError(f"tts_model_name {model_name!r} is not loaded; loaded: {', '.join(model_names())}",
                        field="tts_model_name", status=404)
-    if not services.load_engine(model_name).has(CAP_CLONE):
-        cloners = [n for n in model_names() if services.load_engine(n).has(CAP_CLONE)]
+    if CAP_CLONE not in engine_class(name).capabilities:
+        cloners = [n for n in settings.TTS_ENGINES if CAP_CLONE in engine_class(n).capabilities]
         raise TTSError(f"tts_model_name {model_name!r} cannot speak in a reference voice; "
                        f"zero-shot models: {', '.join(cloners) or 'none loaded'}", field="tts_model_name")
-    return model_name
+    return name
 
 
 class LightView(DialectView):

@@ -19,13 +19,14 @@ from ..dispatch import Job
 from ..types import SynthesisRequest, Turn
 from ..errors import TTSError
 from ..reference import looks_like_url
+from ..streaming import ResponseStream, encoded_stream, first_audio
 from ..text.language import detect
 from ..types import VoiceRef
-from .common import (LEVELS, PITCH_SEMITONES, DialectView, SamplingFields, SegmentFields,
-                     audio_response, choice, cloned_voice, reference_bytes, sampling_params)
+from .common import (LEVELS, PITCH_SEMITONES, DialectView, RateField, SamplingFields, SegmentFields,
+                     audio_response, choice, cloned_voice, output_sample_rate, reference_bytes, sampling_params)
 
 
-class SpeechSerializer(SamplingFields, SegmentFields):
+class SpeechSerializer(SamplingFields, SegmentFields, RateField):
     model = serializers.CharField(required=False, default="tts-1")
     input = serializers.CharField(trim_whitespace=False)
     voice = serializers.CharField()
@@ -49,12 +50,15 @@ class SpeechView(OpenAIView):
         data = self.validated(SpeechSerializer, request)
         text = services.check_text(data["input"], field="input")
         voice = await speech_voice(data["voice"], text)
+        # OpenAI documents pcm as 24 kHz; every response here is streamed
+        rate = output_sample_rate(settings.TTS_OPENAI_SAMPLE_RATE, data["response_format"], True,
+                                  data.get("sample_rate"))
         job = await services.astart_synthesis(SynthesisRequest(
             turns=[Turn(voice, text)], speed=data["speed"], pitch=PITCH_SEMITONES[data["pitch"]],
             sampling=sampling_params(data), length_threshold=data["length_threshold"],
-            window_size=data["window_size"], dialect="openai"))
+            window_size=data["window_size"], sample_rate=rate, dialect="openai"))
         if data["stream_format"] == "sse":
-            return StreamingHttpResponse(sse_events(job, data["response_format"], text),
+            return StreamingHttpResponse(await sse_events(job, data["response_format"], text),
                                          content_type="text/event-stream",
                                          headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
         # OpenAI streams speech audio as it is produced; SDKs read it chunk by chunk.
@@ -69,15 +73,25 @@ async def speech_voice(value: str, text: str) -> VoiceRef:
     return await voice_services.aresolve_voice(value, text=text, openai_aliases=True)
 
 
-async def sse_events(job: Job, fmt: str, text: str):
-    """speech.audio.delta events with base64 audio, then speech.audio.done."""
-    audio_bytes = 0
-    async for data in services.encoded_stream(job, fmt):
-        audio_bytes += len(data)
-        yield _event({"type": "speech.audio.delta", "audio": base64.b64encode(data).decode()})
-    # No tokenizer here: usage counts input characters and output audio bytes.
-    usage = {"input_tokens": len(text), "output_tokens": audio_bytes, "total_tokens": len(text) + audio_bytes}
-    yield _event({"type": "speech.audio.done", "usage": usage})
+async def sse_events(job: Job, fmt: str, text: str) -> ResponseStream:
+    """Started once the first audio exists: speech.audio.delta events with base64 audio, then
+    speech.audio.done, or an error event when synthesis failed after the first audio."""
+    await first_audio(job)
+
+    async def events():
+        audio_bytes = 0
+        async for data in encoded_stream(job, fmt):
+            audio_bytes += len(data)
+            yield _event({"type": "speech.audio.delta", "audio": base64.b64encode(data).decode()})
+        if job.stream_error:
+            yield _event({"type": "error", "error": {"message": job.stream_error, "type": "server_error",
+                                                     "code": "synthesis_failed"}})
+            return
+        # No tokenizer here: usage counts input characters and output audio bytes.
+        usage = {"input_tokens": len(text), "output_tokens": audio_bytes, "total_tokens": len(text) + audio_bytes}
+        yield _event({"type": "speech.audio.done", "usage": usage})
+
+    return ResponseStream(events, job.cancel)
 
 
 def _event(payload: dict) -> bytes:

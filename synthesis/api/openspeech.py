@@ -1,19 +1,19 @@
-"""OpenSpeech-style session streaming (seed 004): /api/tts/stream, /api/tts/interrupt, /api/healthz."""
+"""OpenSpeech-style session streaming (seed 004): /api/tts/stream, /api/tts/interrupt."""
 from __future__ import annotations
 
 import uuid
 
 from asgiref.sync import sync_to_async
-from django.http import JsonResponse, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from voices import services as voice_services
 
 from .. import services
-from ..audio.encoders import make_encoder
 from ..errors import NotFound, VoiceNotFound
 from ..sessions import sessions
+from ..streaming import ResponseStream, encoded_stream, first_audio
 from ..types import SynthesisRequest, Turn
 from .common import DialectView
 
@@ -35,23 +35,26 @@ async def resolve_voice_type(voice_type: str | None, text: str):
     return voice_services.to_ref(await sync_to_async(voice_services.default_voice)(text))
 
 
-async def session_stream(job, session_id: str, token: str, fmt: str = "mp3"):
-    """Encoded audio until the job ends or the session is taken over; always a clean ending."""
-    encoder = make_encoder(fmt, job.sample_rate)
-    try:
-        async for chunk in job:
-            data = encoder.feed(chunk.samples)
-            if data:
-                yield data
-            if not await sync_to_async(sessions.is_current, thread_sensitive=False)(session_id, token):
-                job.cancel()
-                break
-        tail = encoder.finish()
-        if tail:
-            yield tail
-    finally:
+async def session_stream(job, session_id: str, token: str, fmt: str = "mp3") -> ResponseStream:
+    """Encoded audio, started once its first audio exists, until the job ends or the session is taken
+    over (interrupt, or a new stream with the same session_id); always a clean ending."""
+    def end():
         job.cancel()
-        await sync_to_async(sessions.end, thread_sensitive=False)(session_id, token)
+        sessions.end(session_id, token)
+
+    try:
+        await first_audio(job)
+    except BaseException:
+        await sync_to_async(end, thread_sensitive=False)()
+        raise
+
+    async def chunks():
+        async for data in encoded_stream(job, fmt):
+            yield data
+            if not await sync_to_async(sessions.is_current, thread_sensitive=False)(session_id, token):
+                job.cancel()  # the encoder still finishes: what was sent decodes
+
+    return ResponseStream(chunks, end)
 
 
 class StreamView(DialectView):
@@ -62,7 +65,7 @@ class StreamView(DialectView):
         session_id = data.get("session_id") or uuid.uuid4().hex
         job = await services.astart_synthesis(SynthesisRequest([Turn(voice, text)], dialect="openspeech"))
         token = await sync_to_async(sessions.start, thread_sensitive=False)(session_id, job)
-        return StreamingHttpResponse(session_stream(job, session_id, token), content_type="audio/mpeg",
+        return StreamingHttpResponse(await session_stream(job, session_id, token), content_type="audio/mpeg",
                                      headers={"X-Session-Id": session_id, "Cache-Control": "no-store"})
 
 
@@ -73,6 +76,3 @@ class InterruptView(DialectView):
             raise NotFound(f"session {session_id!r} not found", field="session_id")
         return Response({"ok": True})
 
-
-async def healthz(request):
-    return JsonResponse({"status": "ok"})

@@ -32,6 +32,37 @@ def resample(samples: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
     return resample_poly(samples, ratio.numerator, ratio.denominator).astype(np.float32)
 
 
+class StreamResampler:
+    """Resampling of a stream fed in pieces (stateful, so the pieces join without edges)."""
+
+    def __init__(self, src_rate: int, dst_rate: int):
+        self.src_rate, self.dst_rate = src_rate, dst_rate
+        self._resampler = None
+        self._pts = 0
+        if src_rate != dst_rate:
+            import av
+
+            self._resampler = av.AudioResampler(format="flt", layout="mono", rate=dst_rate)
+
+    def _run(self, frame) -> np.ndarray:
+        out = [f.to_ndarray().reshape(-1) for f in self._resampler.resample(frame)]
+        return np.concatenate(out).astype(np.float32) if out else np.zeros(0, dtype=np.float32)
+
+    def feed(self, samples: np.ndarray) -> np.ndarray:
+        if self._resampler is None or samples.size == 0:
+            return np.asarray(samples, dtype=np.float32)
+        import av
+
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples, dtype=np.float32).reshape(1, -1),
+                                           format="flt", layout="mono")
+        frame.sample_rate, frame.pts = self.src_rate, self._pts
+        self._pts += samples.size
+        return self._run(frame)
+
+    def flush(self) -> np.ndarray:
+        return self._run(None) if self._resampler is not None else np.zeros(0, dtype=np.float32)
+
+
 def pitch_factor(semitones: float) -> float:
     return float(2.0 ** (semitones / 12.0))
 

@@ -36,10 +36,11 @@ class TTSConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         global _open_connections
         self.jobs = []
-        if not key_matches(bearer_token(self.header(b"authorization"))):
-            await self.close(code=CLOSE_UNAUTHORIZED)  # before accept: the handshake is refused
-            return
         await self.accept()
+        if not key_matches(bearer_token(self.header(b"authorization"))):
+            # Accepted first so the client sees why: an error message, then close 4401.
+            await self.refuse_unauthorized()
+            return
         if _open_connections >= settings.TTS_WS_MAX_CONNECTIONS:
             await self.refuse_busy()
             return
@@ -52,6 +53,9 @@ class TTSConsumer(AsyncWebsocketConsumer):
 
     async def refuse_busy(self):
         await self.close(code=CLOSE_TRY_AGAIN_LATER)
+
+    async def refuse_unauthorized(self):
+        await self.close(code=CLOSE_UNAUTHORIZED)
 
     async def on_open(self):
         pass

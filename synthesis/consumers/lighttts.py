@@ -20,7 +20,7 @@ from ..audio.encoders import to_pcm16
 from ..errors import PayloadTooLarge, TextTooLong, TTSError
 from ..types import SynthesisRequest, Turn
 from .base import (CLOSE_BAD_MESSAGE, CLOSE_NORMAL, CLOSE_NOT_FOUND, CLOSE_SERVER_ERROR,
-                   CLOSE_TEXT_TOO_LONG, CLOSE_TOO_LARGE, TTSConsumer)
+                   CLOSE_TEXT_TOO_LONG, CLOSE_TOO_LARGE, CLOSE_UNAUTHORIZED, TTSConsumer)
 
 # A Latin sentence is closed once whitespace follows its full stop ("3." may still become "3.5");
 # a CJK full stop closes at once.
@@ -62,6 +62,8 @@ class BistreamConsumer(TTSConsumer):
                 raise ProtocolError("no message is expected after finish")
         except ProtocolError as e:
             await self.fail(CLOSE_BAD_MESSAGE, 400, str(e))
+        except TextTooLong as e:  # LightTTS answers 422 for text over the limit
+            await self.fail(CLOSE_TEXT_TOO_LONG, 422, e.message)
         except TTSError as e:
             await self.fail(CLOSE_FOR_STATUS.get(e.status, CLOSE_BAD_MESSAGE), e.status, e.message)
 
@@ -135,6 +137,9 @@ class BistreamConsumer(TTSConsumer):
             raise
         except Exception as e:  # an engine failure ends this stream, not the server
             await self.fail(CLOSE_SERVER_ERROR, 500, f"synthesis failed: {e}")
+
+    async def refuse_unauthorized(self):
+        await self.fail(CLOSE_UNAUTHORIZED, 401, "Invalid or missing API key: send Authorization: Bearer <key>")
 
     async def fail(self, close_code: int, status: int, message: str):
         await self.send(text_data=json.dumps(error_body(status, message)))

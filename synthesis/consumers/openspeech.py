@@ -6,11 +6,13 @@ error frame and the connection stays usable.
 """
 from __future__ import annotations
 
+import asyncio
 import math
 
 
 from .. import protocol_openspeech as proto
 from .. import services
+from ..streaming import encoded_stream, encoded_whole
 from ..api.openspeech import resolve_voice_type
 from ..errors import TTSError
 from ..types import SynthesisRequest, Turn
@@ -30,8 +32,11 @@ def _ratio(section: dict, name: str, low: float, high: float) -> float:
 class BinaryTTSConsumer(TTSConsumer):
     dialect = "openspeech"
 
-    async def on_open(self):
-        self.busy = False
+    running: asyncio.Task | None = None
+
+    async def refuse_unauthorized(self):
+        await self.send(bytes_data=proto.error_frame(proto.UNAUTHORIZED, "invalid auth token"))
+        await super().refuse_unauthorized()
 
     async def refuse_busy(self):
         await self.send(bytes_data=proto.error_frame(proto.TOO_MANY_CONNECTIONS, "too many connections"))
@@ -41,7 +46,7 @@ class BinaryTTSConsumer(TTSConsumer):
         if bytes_data is None:
             await self.error(proto.INVALID_REQUEST, "send binary frames, not text messages")
             return
-        if self.busy:
+        if self.running is not None and not self.running.done():
             await self.error(proto.INVALID_REQUEST, "a request is already running on this connection")
             return
         try:
@@ -51,15 +56,28 @@ class BinaryTTSConsumer(TTSConsumer):
             await self.error(e.code, str(e))
             return
         except TTSError as e:
-            await self.error(proto.TEXT_TOO_LONG if e.code == "text_too_long" else proto.INVALID_REQUEST, e.message)
+            await self.error(self.code_of(e), e.message)
             return
-        self.busy = True
+        # Synthesis runs beside the receive loop, so a disconnect is seen (and cancels it) at once.
+        self.running = asyncio.create_task(self.run(synthesis_request, fmt, operation))
+
+    @staticmethod
+    def code_of(error: TTSError) -> int:
+        return proto.TEXT_TOO_LONG if error.code == "text_too_long" else proto.INVALID_REQUEST
+
+    async def run(self, request: SynthesisRequest, fmt: str, operation: str):
         try:
-            await self.respond(synthesis_request, fmt, operation)
+            await self.respond(request, fmt, operation)
+        except asyncio.CancelledError:
+            raise
+        except TTSError as e:  # refused when admitted (a voice that cannot speak the text, overload)
+            await self.error(self.code_of(e), e.message)
         except Exception as e:  # an engine failure: tell this client, keep serving others
             await self.error(proto.SYNTHESIS_ERROR, f"synthesis failed: {e}")
-        finally:
-            self.busy = False
+
+    async def on_close(self):
+        if self.running is not None and not self.running.done():
+            self.running.cancel()
 
     async def build(self, request: proto.ClientRequest):
         audio, req = request.section("audio"), request.section("request")
@@ -88,15 +106,14 @@ class BinaryTTSConsumer(TTSConsumer):
         job = await services.astart_synthesis(request)
         self.jobs = [job]
         if operation == "query":
-            await self.send(bytes_data=proto.audio_frame(-1, await services.encoded_whole(job, fmt)))
+            await self.send(bytes_data=proto.audio_frame(-1, await encoded_whole(job, fmt)))
             return
-        sequence, pending = 0, None
-        async for data in services.encoded_stream(job, fmt):
-            if pending is not None:
-                sequence += 1
-                await self.send(bytes_data=proto.audio_frame(sequence, pending))
-            pending = data
-        await self.send(bytes_data=proto.audio_frame(-(sequence + 1), pending or b""))
+        # Each frame leaves as soon as its audio exists; an empty last frame carries the negative number.
+        sequence = 0
+        async for data in encoded_stream(job, fmt):
+            sequence += 1
+            await self.send(bytes_data=proto.audio_frame(sequence, data))
+        await self.send(bytes_data=proto.audio_frame(-(sequence + 1), b""))
 
     async def error(self, code: int, message: str):
         await self.send(bytes_data=proto.error_frame(code, message))

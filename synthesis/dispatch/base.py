@@ -34,6 +34,7 @@ class Job:
         self.first_chunk_at: float | None = None
         self.audio_samples = 0
         self.error: BaseException | None = None
+        self.stream_error: str | None = None  # a failure after the stream's first audio (it ended cleanly)
         self.cancelled = False
         self.done = total_segments == 0
         self._chunks: deque[AudioChunk] = deque()
@@ -113,24 +114,36 @@ class Job:
             yield chunk
 
     async def __aiter__(self):
+        while True:
+            await self._ready()
+            with self._cond:
+                chunk = self._take()
+            if chunk is None:
+                return
+            yield chunk
+
+    async def first_audio(self) -> None:
+        """Wait until the first chunk exists or the job ended; SynthesisFailed if it failed before any audio."""
+        await self._ready()
+        with self._cond:
+            if not self._chunks and self.error is not None:
+                raise SynthesisFailed(str(self.error)) from self.error
+
+    async def _ready(self) -> None:
+        """Until a chunk is waiting or the job is done."""
         loop = asyncio.get_running_loop()
         event = asyncio.Event()
         with self._cond:
+            if self._chunks or self.done:
+                return
             self._async_waiters.append((loop, event))
         try:
             while True:
                 with self._cond:
-                    ready = bool(self._chunks) or self.done
-                    if ready:
-                        chunk = self._take()
-                    else:
-                        event.clear()
-                if not ready:
-                    await event.wait()
-                    continue
-                if chunk is None:
-                    return
-                yield chunk
+                    if self._chunks or self.done:
+                        return
+                    event.clear()
+                await event.wait()
         finally:
             with self._cond:
                 self._async_waiters.remove((loop, event))

@@ -37,11 +37,11 @@ def queue_for(engine: str) -> str:
     return f"tts.{engine}"
 
 
-def enqueue(job_id: str, index: int, engine: str) -> None:
+def enqueue(job_id: str, index: int, engine: str, background: bool = False) -> None:
     from ..tasks import render_segment
 
     render_segment.apply_async((job_id, index), queue=queue_for(engine),
-                               priority=FIRST_PRIORITY if index == 0 else LATER_PRIORITY)
+                               priority=FIRST_PRIORITY if index == 0 and not background else LATER_PRIORITY)
 
 
 class RedisJob(Job):
@@ -76,10 +76,15 @@ class RedisJob(Job):
             if client.delete(key(self.job_id, "parked")):
                 enqueue(self.job_id, int(parked), self.segment_engines[int(parked)])
 
+    @staticmethod
+    def _raise_error(fields: dict) -> None:
+        error = fields.get(b"error", fields.get("error"))
+        if error is not None:
+            raise SynthesisFailed(error.decode() if isinstance(error, bytes) else error)
+
     def _decode(self, fields: dict) -> AudioChunk:
+        self._raise_error(fields)
         fields = {k.decode() if isinstance(k, bytes) else k: v for k, v in fields.items()}
-        if "error" in fields:
-            raise SynthesisFailed(fields["error"].decode() if isinstance(fields["error"], bytes) else fields["error"])
         samples = np.frombuffer(fields["pcm"], dtype=np.float32)
         index, last = int(fields["i"]), fields["last"] in (b"1", "1")
         if self.first_chunk_at is None:
@@ -126,6 +131,18 @@ class RedisJob(Job):
                 if chunk.last:
                     self._finish_reading()
                     return
+
+    async def first_audio(self) -> None:
+        """Until the job's stream holds its first entry (read, not consumed); raises if that is an error
+        or no worker takes the job."""
+        client, sync = self.dispatcher.aredis, self.dispatcher.redis
+        waited_since = time.monotonic()
+        while not self.cancelled:
+            reply = await client.xread({key(self.job_id, "chunks"): "0"}, count=1, block=1000)
+            if reply:
+                self._raise_error(reply[0][1][0][1])
+                return
+            await asyncio.to_thread(self._idle, sync, time.monotonic() - waited_since)
 
     async def __aiter__(self):
         client, sync = self.dispatcher.aredis, self.dispatcher.redis
@@ -192,7 +209,7 @@ class CeleryDispatcher(Dispatcher):
             pipe.zadd("tts:active", {job_id: time.time() + TTL})
             pipe.hset("tts:estimate", job_id, estimate_seconds(request))
             pipe.execute()
-        enqueue(job_id, 0, segments[0].voice.engine)
+        enqueue(job_id, 0, segments[0].voice.engine, request.background)
         return job
 
     def forget(self, job_id: str) -> None:

@@ -36,6 +36,11 @@ def _split_keep(pattern: re.Pattern, text: str) -> list[str]:
     return [p for p in (piece.strip() for piece in pattern.split(text)) if p]
 
 
+def sentences(text: str) -> list[str]:
+    """The sentences of a text, each with its closing punctuation."""
+    return _split_keep(_SENTENCE_END, text)
+
+
 def _tokens(text: str) -> list[tuple[str, int]]:
     """(token, units): words of Latin and other scripts, jieba's words of Han runs (never cut inside)."""
     out = []

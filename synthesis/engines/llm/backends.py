@@ -14,7 +14,7 @@ import time
 from abc import ABC, abstractmethod
 
 from ..base import EngineError
-from .config import LLMConfig, resolve_device, resolve_dtype
+from .config import STATIC_CACHES, LLMConfig, resolve_device, resolve_dtype
 from .generation import Generation, sample_next
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,8 @@ class TorchBackend(LLMBackend):
         self.dtype = resolve_dtype(self.config.torch_dtype, self.device)
         try:
             model = AutoModelForCausalLM.from_pretrained(self.config.model_path, dtype=self.dtype,
-                                                         local_files_only=True)
+                                                         local_files_only=True,
+                                                         **self.config.attention("llm_attn_implementation"))
         except (OSError, ValueError) as e:
             raise EngineError(f"cannot load the language model from {self.config.model_path!r}: {e}") from e
         self.model = model.to(self.device).eval()
@@ -92,6 +93,21 @@ class TorchBackend(LLMBackend):
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+
+    def new_cache(self, length: int):
+        """The generation cache --cache_implementation names, for a batch that may reach `length` tokens."""
+        from transformers import DynamicCache, StaticCache
+
+        kind = self.config.cache_implementation or "dynamic"
+        offloading = kind.startswith("offloaded") and self.device.startswith("cuda")  # on the CPU it already is
+        if kind in STATIC_CACHES:
+            return StaticCache(config=self.model.config, max_cache_len=length, offloading=offloading)
+        return DynamicCache(config=self.model.config, offloading=offloading)
+
+    def _keep_all_rows(self, rows, next_ids, keep):
+        """Every row goes on (a static cache cannot drop one): finished rows are fed a pad token."""
+        tokens = dict(zip(keep, next_ids))
+        return [tokens.get(row, self.pad_id) for row in range(len(rows))], list(range(len(rows)))
 
     # the batching loop -----------------------------------------------------------------
     def _collect(self) -> list[Generation]:
@@ -141,25 +157,35 @@ class TorchBackend(LLMBackend):
             generators = [torch.Generator(device=self.device).manual_seed(g.sampling.resolved_seed())
                           for g in batch]
             budgets = [self.budget(g) for g in batch]
-            out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
+            cache = self.new_cache(longest + max(budgets))
+            static = self.config.cache_implementation in STATIC_CACHES
+            out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
+                             use_cache=True)
             cache, logits = out.past_key_values, out.logits[:, -1, :]
+            finished: set[int] = set()  # rows of a static cache that are done but still in the batch
             while True:
                 next_ids, keep = [], []
                 for row, i in enumerate(rows):
                     g = batch[i]
+                    if row in finished:
+                        continue
                     token = None if g.cancelled else sample_next(logits[row], g, generators[i])
                     if token is None or token in g.stop_ids:
                         g.finish()
+                        finished.add(row)
                         continue
                     g.emit(token)
                     if len(g.tokens) >= budgets[i]:
                         g.finish()
+                        finished.add(row)
                         continue
                     next_ids.append(token)
                     keep.append(row)
                 if not keep:
                     return
-                if len(keep) < len(rows):  # finished rows leave the batch
+                if static:  # a preallocated cache keeps its rows: finished ones decode a pad and are ignored
+                    next_ids, keep = self._keep_all_rows(rows, next_ids, keep)
+                elif len(keep) < len(rows):  # finished rows leave the batch
                     index = torch.tensor(keep, device=self.device)
                     cache.batch_select_indices(index)
                     mask, positions = mask[index], positions[index]

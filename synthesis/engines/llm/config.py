@@ -13,6 +13,12 @@ UNSUPPORTED_BACKENDS = {
     "mlx-lm": "not implemented: Apple silicon only",
 }
 DTYPES = ("auto", "float32", "float16", "bfloat16")
+ATTENTION = ("eager", "sdpa", "flash_attention_2", "flex_attention")
+# transformers' names: the dynamic family grows with the text and lets finished rows leave a batch; the
+# static family is preallocated to prompt + budget (the sliding/hybrid names are its deprecated aliases).
+DYNAMIC_CACHES = ("dynamic", "offloaded")
+STATIC_CACHES = ("static", "offloaded_static", "sliding_window", "hybrid", "hybrid_chunked", "offloaded_hybrid",
+                 "offloaded_hybrid_chunked")
 
 
 @dataclass
@@ -31,6 +37,9 @@ class LLMConfig:
     wait_timeout: float = 0.01  # seconds a batch waits for company
     seed: int = 0  # server-wide seed for requests without one; 0: random
     enforce_eager: bool = False  # vllm: skip graph compilation (faster start, slower decoding)
+    llm_attn_implementation: str = ""  # torch backend: transformers' attn_implementation ('' = its default)
+    wav2vec_attn_implementation: str = ""  # Spark's wav2vec2 reference encoder, on every backend
+    cache_implementation: str = ""  # torch backend: the generation cache ('' = dynamic)
 
     @classmethod
     def from_options(cls, options: EngineOptions) -> "LLMConfig":
@@ -56,6 +65,17 @@ class LLMConfig:
             raise EngineError("llm_gpu_memory_utilization must be in (0, 1]")
         if float(self.wait_timeout) < 0:
             raise EngineError("wait_timeout must be 0 or more")
+        for name in ("llm_attn_implementation", "wav2vec_attn_implementation"):
+            if getattr(self, name) and getattr(self, name) not in ATTENTION:
+                raise EngineError(f"{name} {getattr(self, name)!r}; one of {', '.join(ATTENTION)}")
+        if self.cache_implementation and self.cache_implementation not in DYNAMIC_CACHES + STATIC_CACHES:
+            raise EngineError(f"cache_implementation {self.cache_implementation!r}; one of "
+                              f"{', '.join(DYNAMIC_CACHES + STATIC_CACHES)}")
+
+    def attention(self, name: str) -> dict:
+        """from_pretrained keyword for an attention implementation flag ({} when unset)."""
+        value = getattr(self, name)
+        return {"attn_implementation": value} if value else {}
 
 
 def resolve_device(name: str) -> str:

@@ -99,7 +99,8 @@ class SparkEngine(SynthesizeFromStream, Engine):
         if self.codec.sample_rate != self.sample_rate:
             raise EngineError(f"BiCodec at {root / 'BiCodec'} is {self.codec.sample_rate} Hz; expected 16000")
         self.reference_tokenizer = ReferenceTokenizer(root, self.audio_config,
-                                                      resolve_device(self.config.tokenizer_device), self.codec)
+                                                      resolve_device(self.config.tokenizer_device), self.codec,
+                                                      self.config.attention("wav2vec_attn_implementation"))
         self._resolve_tokens()
         self.backend = make_backend(replace(self.config, model_path=str(root / "LLM")))
         pad = self.tokenizer.pad_token_id

@@ -74,13 +74,14 @@ class SparkCodec:
 
 
 class ReferenceTokenizer:
-    def __init__(self, root: Path, audio_config: dict, device: str, codec: SparkCodec):
+    def __init__(self, root: Path, audio_config: dict, device: str, codec: SparkCodec, attention: dict | None = None):
         from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2Model
 
         folder = root / "wav2vec2-large-xlsr-53"
         try:
             self.processor = Wav2Vec2FeatureExtractor.from_pretrained(folder, local_files_only=True)
-            self.wav2vec2 = Wav2Vec2Model.from_pretrained(folder, local_files_only=True).to(device).eval()
+            self.wav2vec2 = Wav2Vec2Model.from_pretrained(folder, local_files_only=True,
+                                                          **(attention or {})).to(device).eval()
         except (OSError, ValueError) as e:
             raise EngineError(f"cannot load wav2vec2 from {folder}: {e}") from e
         if self.wav2vec2.config.num_hidden_layers < max(FEATURE_LAYERS):

@@ -27,6 +27,9 @@ LLM_FLAGS = {
     "llm_device": ("llm_device", "TTS_LLM_DEVICE", str),
     "tokenizer_device": ("tokenizer_device", "TTS_TOKENIZER_DEVICE", str),
     "detokenizer_device": ("detokenizer_device", "TTS_DETOKENIZER_DEVICE", str),
+    "llm_attn_implementation": ("llm_attn_implementation", "TTS_LLM_ATTN_IMPLEMENTATION", str),
+    "wav2vec_attn_implementation": ("wav2vec_attn_implementation", "TTS_WAV2VEC_ATTN_IMPLEMENTATION", str),
+    "cache_implementation": ("cache_implementation", "TTS_CACHE_IMPLEMENTATION", str),
 }
 
 
@@ -43,7 +46,8 @@ class Command(BaseCommand):
     worker_concurrency = 1
 
     def add_arguments(self, parser):
-        parser.add_argument("--host", default="0.0.0.0")
+        parser.add_argument("--host", default="127.0.0.1",
+                            help="address to listen on (default: this machine only; 0.0.0.0 for every interface)")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--engine", action="append", dest="engines",
                             help=f"engine to load (repeatable); known: {', '.join(sorted(ENGINE_PATHS))}")
@@ -90,9 +94,9 @@ class Command(BaseCommand):
             call_command("import_roles", opts["role_dir"])
         from tasks import services as task_services
 
-        orphans = task_services.fail_orphans_of_this_process_mode()
-        if orphans:
-            self.stdout.write(f"{orphans} task(s) left unfinished by the last run marked failed")
+        resumed = task_services.resume_after_restart()
+        if resumed:
+            self.stdout.write(f"{resumed} task(s) left unfinished by the last run resumed")
         task_services.start_sweeper()
         if opts["workers"]:
             self._start_cluster(opts["workers"], opts)

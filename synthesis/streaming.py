@@ -1,0 +1,107 @@
+"""A job's audio as encoded bytes: whole, or streamed with no response started before its first audio.
+
+Failures before the first audio raise to the caller (who answers with a status in its dialect);
+a failure after it ends the stream cleanly (the encoder is finished, so what was sent decodes),
+is logged with the request id and counted. A stream's job ends with the stream, however it ends.
+"""
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from . import metrics
+from .audio.encoders import make_encoder
+from .dispatch import Job, SynthesisFailed
+
+logger = logging.getLogger(__name__)
+
+# The id of the HTTP request or WebSocket message being served (X-Request-Id), for the logs.
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("tts_request_id", default="")
+
+
+def failed(job: Job, error: BaseException, stage: str) -> None:
+    """Log and count a synthesis failure; `stage` is before_audio or after_audio."""
+    rid = job.request.request_id or "-"
+    logger.error("request %s (job %s, %s) failed %s: %s", rid, job.id, job.request.dialect, stage.replace("_", " "),
+                 error)
+    metrics.STREAM_FAILURES.labels(dialect=job.request.dialect or "unknown", stage=stage).inc()
+
+
+async def encoded_stream(job: Job, fmt: str) -> AsyncIterator[bytes]:
+    """Encoded bytes of a job as its chunks arrive; cancels the job if the reader goes away.
+
+    After a failure past the first audio the stream ends cleanly and `job.stream_error` says why.
+    """
+    encoder = make_encoder(fmt, job.sample_rate, streaming=True)
+    sent = False
+    try:
+        try:
+            async for chunk in job:
+                data = encoder.feed(chunk.samples)
+                if data:
+                    sent = True
+                    yield data
+        except SynthesisFailed as e:
+            if not sent:  # a caller that did not wait for first_audio()
+                failed(job, e, "before_audio")
+                raise
+            failed(job, e, "after_audio")
+            job.stream_error = f"synthesis failed: {e}"
+        tail = encoder.finish()
+        if tail:
+            yield tail
+    finally:
+        job.cancel()  # no-op when the job finished; stops the work when the client left
+
+
+class ResponseStream:
+    """A streaming response's content, tied to its job: Django closes it when the response ends, read
+    or not (a client that left before the first byte included), and closing ends the job."""
+
+    def __init__(self, chunks: Callable[[], AsyncIterator[bytes]], close: Callable[[], None]):
+        self._chunks = chunks
+        self._close = close
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks()
+
+    def close(self) -> None:
+        self._close()
+
+
+async def first_audio(job: Job) -> None:
+    """Wait for the job's first audio: a failure before it raises (logged, counted) so the caller
+    answers with a status; a client that leaves meanwhile cancels the job."""
+    try:
+        await job.first_audio()
+    except SynthesisFailed as e:
+        job.cancel()
+        failed(job, e, "before_audio")
+        raise
+    except BaseException:
+        job.cancel()
+        raise
+
+
+async def open_stream(job: Job, fmt: str) -> ResponseStream:
+    """The job's encoded stream, once its first audio exists: a response built on it never starts
+    without audio."""
+    await first_audio(job)
+    return ResponseStream(lambda: encoded_stream(job, fmt), job.cancel)
+
+
+async def encoded_whole(job: Job, fmt: str) -> bytes:
+    """The complete encoded file of a job (a WAV gets exact sizes)."""
+    encoder = make_encoder(fmt, job.sample_rate, streaming=False)
+    parts = []
+    try:
+        async for chunk in job:
+            parts.append(encoder.feed(chunk.samples))
+    except SynthesisFailed as e:
+        failed(job, e, "before_audio")
+        raise
+    finally:
+        job.cancel()
+    parts.append(encoder.finish())
+    return b"".join(parts)
