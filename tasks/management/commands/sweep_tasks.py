@@ -4,8 +4,9 @@ from tasks.services import sweep
 
 
 class Command(BaseCommand):
-    help = "Fail tasks whose worker stopped responding and delete results past retention"
+    help = "Resume tasks whose runner stopped responding (or fail them after too many runs); delete old results"
 
     def handle(self, **options):
         result = sweep()
-        self.stdout.write(f"{result['failed']} stale task(s) failed, {result['expired']} expired task(s) deleted")
+        self.stdout.write(f"{result['resumed']} stale task(s) resumed, {result['failed']} failed, "
+                          f"{result['expired']} expired task(s) deleted")
