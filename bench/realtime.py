@@ -26,14 +26,12 @@ TEXT = ("The library opens at nine in the morning and closes at six in the eveni
 
 def http_first_byte(url: str, path: str, body: dict) -> float:
     start = time.perf_counter()
+    first = None
     with requests.post(f"{url}{path}", json=body, stream=True, timeout=300) as response:
         response.raise_for_status()
-        for chunk in response.iter_content(chunk_size=None):
-            if chunk:
+        for chunk in response.iter_content(chunk_size=None):  # read to the end: no work left behind
+            if chunk and first is None:
                 first = time.perf_counter() - start
-                break
-        for _ in response.iter_content(chunk_size=None):
-            pass
     return first
 
 

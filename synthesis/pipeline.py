@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .audio import effects
-from .engines import get_engine
 from .engines.base import CAP_SPEED, CAP_STREAM, Engine
 from .text import normalize, segment_text
 from .text.language import detect
@@ -42,20 +41,14 @@ def plan(request: SynthesisRequest, busy: bool = False) -> list[PlannedSegment]:
     return planned
 
 
-def output_rate(request: SynthesisRequest, engine_loader=get_engine) -> int:
+def output_rate(request: SynthesisRequest, engine_loader) -> int:
     if request.sample_rate:
         return request.sample_rate
     return engine_loader(request.turns[0].voice.engine).sample_rate
 
 
-def render(segment: PlannedSegment, request: SynthesisRequest, rate: int,
-           engine_loader=get_engine) -> np.ndarray:
-    """Audio for one segment at `rate`: speed and pitch applied, limited, pause appended."""
-    return np.concatenate([piece for piece, _ in render_pieces(segment, request, rate, engine_loader)])
-
-
 def render_pieces(segment: PlannedSegment, request: SynthesisRequest, rate: int,
-                  engine_loader=get_engine) -> Iterator[tuple[np.ndarray, bool]]:
+                  engine_loader) -> Iterator[tuple[np.ndarray, bool]]:
     """(audio, segment_end) pieces of one segment at `rate`, as the engine produces them.
 
     Engines that stream within a segment (CAP_STREAM) give several pieces (resampled as a stream

@@ -82,6 +82,8 @@ def parse_client_frame(frame: bytes) -> ClientRequest:
         data = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
         raise FrameError(f"payload is not valid JSON: {e}") from e
+    except RecursionError as e:
+        raise FrameError("payload JSON is nested too deeply") from e
     if not isinstance(data, dict):
         raise FrameError("payload must be a JSON object")
     return ClientRequest(data)

@@ -12,11 +12,8 @@ import hashlib
 import io
 import threading
 from collections import OrderedDict
-import ipaddress
 import re
-import socket
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
 
 import numpy as np
 
@@ -73,118 +70,63 @@ def decode_base64(value: str, field: str, limits: IntakeLimits) -> bytes:
         raise InvalidInput(f"{field} is not valid base64: {e}", field=field) from e
 
 
-def read_audio_source(value: str, field: str, limits: IntakeLimits) -> bytes:
-    """Raw bytes from a string that is a URL or base64."""
-    if looks_like_url(value):
-        return fetch_url(value.strip(), field, limits)
-    return decode_base64(value, field, limits)
 
 
-def _blocked(ip: ipaddress._BaseAddress) -> str | None:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    for attr, reason in (("is_loopback", "loopback"), ("is_link_local", "link-local"),
-                         ("is_multicast", "multicast"), ("is_unspecified", "unspecified"),
-                         ("is_reserved", "reserved"), ("is_private", "private")):
-        if getattr(ip, attr):
-            return reason
-    if not ip.is_global:
-        return "non-global"
-    return None
+MIN_RATE, MAX_RATE = 4000, 384000  # what a recording's header may claim
+MAX_CHANNELS = 16
+TRIM_MARGIN_SECONDS = 10.0  # decoded beyond the cap, so leading silence can be trimmed
 
 
-def _check_host(host: str, port: int, field: str, limits: IntakeLimits) -> list[str]:
-    """Resolved addresses of host, all of them allowed, or an error naming why."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as e:
-        raise InvalidInput(f"{field}: cannot resolve host {host!r}", field=field) from e
-    addresses = sorted({info[4][0] for info in infos})
-    if host in limits.url_allowlist:
-        return addresses
-    for address in addresses:
-        reason = _blocked(ipaddress.ip_address(address.split("%")[0]))
-        if reason:
-            raise InvalidInput(f"{field}: URL host {host!r} resolves to a {reason} address ({address}); "
-                               "refused", field=field)
-    return addresses
+def decode_audio(data: bytes, field: str = "audio", max_seconds: float = 30.0) -> tuple[np.ndarray, int]:
+    """Mono float32 samples and their rate, from any container PyAV can read.
 
-
-def fetch_url(url: str, field: str, limits: IntakeLimits, max_redirects: int = 3) -> bytes:
-    """GET url with every hop's address checked and the size cap enforced while reading."""
-    import http.client
-
-    for _ in range(max_redirects + 1):
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
-            raise InvalidInput(f"{field}: only http and https URLs are allowed", field=field)
-        if not parts.hostname:
-            raise InvalidInput(f"{field}: URL has no host", field=field)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        addresses = _check_host(parts.hostname, port, field, limits)
-        conn_cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        conn = conn_cls(parts.hostname, port, timeout=limits.url_timeout)
-        # Connect to the address that was checked, not to a second lookup's answer.
-        conn.sock = socket.create_connection((addresses[0], port), timeout=limits.url_timeout)
-        if parts.scheme == "https":
-            conn.sock = conn._context.wrap_socket(conn.sock, server_hostname=parts.hostname)
-        try:
-            path = parts.path or "/"
-            if parts.query:
-                path += "?" + parts.query
-            conn.request("GET", path, headers={"User-Agent": "ttsproject/1", "Host": parts.netloc})
-            response = conn.getresponse()
-            if response.status in (301, 302, 303, 307, 308):
-                location = response.getheader("Location")
-                if not location:
-                    raise InvalidInput(f"{field}: redirect without a Location", field=field)
-                url = urljoin(url, location)
-                continue
-            if response.status != 200:
-                raise InvalidInput(f"{field}: URL answered HTTP {response.status}", field=field)
-            length = response.getheader("Content-Length")
-            if length and length.isdigit() and int(length) > limits.max_bytes:
-                raise PayloadTooLarge(f"{field}: URL content is larger than {limits.max_bytes} bytes",
-                                      field=field)
-            body = io.BytesIO()
-            while block := response.read(64 * 1024):
-                body.write(block)
-                if body.tell() > limits.max_bytes:
-                    raise PayloadTooLarge(f"{field}: URL content is larger than {limits.max_bytes} bytes",
-                                          field=field)
-            return body.getvalue()
-        except (OSError, http.client.HTTPException) as e:
-            raise InvalidInput(f"{field}: cannot fetch URL: {e}", field=field) from e
-        finally:
-            conn.close()
-    raise InvalidInput(f"{field}: too many redirects", field=field)
-
-
-def decode_audio(data: bytes, field: str = "audio") -> tuple[np.ndarray, int]:
-    """Mono float32 samples and their rate, from any container PyAV can read."""
+    Bounded before and during the work: a header claiming an absurd rate or channel count is
+    refused, and decoding stops once max_seconds (plus a margin for trimming) of audio exist, so a
+    small file cannot expand into gigabytes.
+    """
     import av
 
     if not data:
         raise InvalidInput(f"{field} is empty", field=field)
+    keep = int((max_seconds + TRIM_MARGIN_SECONDS) * REFERENCE_RATE)
+    parts, kept = [], 0
     try:
         with av.open(io.BytesIO(data)) as container:
             if not container.streams.audio:
                 raise InvalidInput(f"{field} holds no audio stream", field=field)
             stream = container.streams.audio[0]
+            _check_header(stream, field)
             resampler = av.AudioResampler(format="flt", layout="mono", rate=REFERENCE_RATE)
-            parts = []
             for frame in container.decode(stream):
+                if not MIN_RATE <= (frame.sample_rate or 0) <= MAX_RATE:
+                    raise InvalidInput(f"{field}: a sample rate of {frame.sample_rate} Hz is not a recording",
+                                       field=field)
                 for out in resampler.resample(frame):
                     parts.append(out.to_ndarray().reshape(-1))
-            for out in resampler.resample(None):
-                parts.append(out.to_ndarray().reshape(-1))
+                    kept += parts[-1].size
+                if kept >= keep:
+                    break
+            else:
+                for out in resampler.resample(None):
+                    parts.append(out.to_ndarray().reshape(-1))
     except InvalidInput:
         raise
-    except (av.FFmpegError, ValueError, IndexError) as e:
+    except (av.FFmpegError, ValueError, IndexError, MemoryError) as e:
         raise InvalidInput(f"{field} is not decodable audio", field=field) from e
     if not parts:
         raise InvalidInput(f"{field} holds no audio samples", field=field)
-    return np.concatenate(parts).astype(np.float32), REFERENCE_RATE
+    return np.concatenate(parts)[:keep].astype(np.float32), REFERENCE_RATE
+
+
+def _check_header(stream, field: str) -> None:
+    """Refuse what the container's own header says is no speech recording."""
+    rate = stream.codec_context.sample_rate or stream.rate or 0
+    channels = stream.codec_context.channels or 0
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise InvalidInput(f"{field}: a sample rate of {rate} Hz is not a recording (between {MIN_RATE} and "
+                           f"{MAX_RATE} Hz)", field=field)
+    if channels > MAX_CHANNELS:
+        raise InvalidInput(f"{field}: {channels} channels; at most {MAX_CHANNELS}", field=field)
 
 
 def _trim_silence(samples: np.ndarray, rate: int) -> np.ndarray:
@@ -204,7 +146,7 @@ def prepare(data: bytes, field: str, limits: IntakeLimits) -> PreparedReference:
     """Decode, downmix, resample, trim, normalize and cap a reference recording."""
     if len(data) > limits.max_bytes:
         raise PayloadTooLarge(f"{field} is larger than {limits.max_bytes} bytes", field=field)
-    samples, rate = decode_audio(data, field)
+    samples, rate = decode_audio(data, field, limits.max_seconds)
     samples = _trim_silence(samples, rate)
     if samples.size == 0 or float(np.max(np.abs(samples))) < 1e-3:
         raise InvalidInput(f"{field} is silent", field=field)

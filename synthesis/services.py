@@ -69,10 +69,12 @@ def get_dispatcher() -> Dispatcher:
 
                 _dispatcher = CeleryDispatcher(settings.REDIS_URL, max_ahead=settings.TTS_MAX_AHEAD,
                                                queue_timeout=settings.TTS_QUEUE_TIMEOUT,
-                                               engine_class=registry.engine_class)
+                                               engine_class=registry.engine_class,
+                                               reader_timeout=settings.TTS_READER_TIMEOUT)
             elif _dispatcher is None:
-                _dispatcher = LocalDispatcher(workers=settings.TTS_WORKERS, max_ahead=settings.TTS_MAX_AHEAD,
-                                              engine_loader=load_engine)
+                _dispatcher = LocalDispatcher(load_engine, workers=settings.TTS_WORKERS,
+                                              max_ahead=settings.TTS_MAX_AHEAD,
+                                              reader_timeout=settings.TTS_READER_TIMEOUT)
                 from .metrics import bind_dispatcher
 
                 bind_dispatcher(lambda: _dispatcher.stats() if _dispatcher else {})
@@ -165,7 +167,7 @@ def submit(request: SynthesisRequest) -> Job:
     """Admission control, then the dispatcher (the request was checked)."""
     stamp(request)
     dispatcher = get_dispatcher()
-    check_capacity(dispatcher)
+    check_capacity(dispatcher, {turn.voice.engine for turn in request.turns})
     return dispatcher.submit(request)
 
 
@@ -188,7 +190,11 @@ def overload(dispatcher: Dispatcher | None = None) -> str:
     return ""
 
 
-def check_capacity(dispatcher: Dispatcher) -> None:
+def check_capacity(dispatcher: Dispatcher, engines: set[str] | None = None) -> None:
+    """503 now, not after a queue timeout: no worker for an engine the job needs, or past the bounds."""
+    missing = dispatcher.unavailable(engines if engines is not None else set(settings.TTS_ENGINES))
+    if missing:
+        raise EngineUnavailable(f"{missing}; retry when one is", status=503)
     reason = overload(dispatcher)
     if reason:
         raise Overloaded(f"The server is at capacity: {reason}; retry shortly", retry_after=2)

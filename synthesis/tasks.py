@@ -21,8 +21,10 @@ def use_local_dispatch(**kwargs):
 
 
 @worker_ready.connect
-def load_engines_at_start(**kwargs):
-    """Workers load their engines once, before the first job, and stay warm."""
+def load_engines_at_start(sender=None, **kwargs):
+    """Workers load their engines once, before the first job, stay warm, and say they are alive."""
     from . import services
+    from .dispatch.redis_streams import announce_worker
 
-    services.load_engines()
+    engines = services.load_engines()
+    announce_worker(services.worker_redis(), getattr(sender, "hostname", "") or "worker", list(engines))

@@ -17,8 +17,9 @@ def cluster(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("celery")
     redis = RedisServer(workdir).start()
     env = {"REDIS_URL": redis.url, "TTS_ENGINES": "piper", "TTS_DATA_DIR": str(workdir)}
-    server = LiveServer(workdir, env=env).wait_ready()
+    server = LiveServer(workdir, env=env)  # ready once a worker has announced itself
     worker = CeleryWorker(workdir, env).wait_ready()
+    server.wait_ready()
     server.worker = worker
     yield server
     worker.stop()

@@ -93,6 +93,17 @@ def test_urls_to_internal_addresses_are_refused(client, fake_voices, url, reason
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
+        if self.path == "/trickle":  # one byte a second, for ever: each read is quick, the whole never ends
+            self.send_response(200)
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            while not self.server.stopping.wait(0.5):
+                try:
+                    self.wfile.write(b"R")
+                    self.wfile.flush()
+                except OSError:
+                    return
+            return
         routes = {"/ref.wav": (200, {}, ref_wav()), "/big.wav": (200, {}, b"\0" * 300_000),
                   "/to-localhost": (302, {"Location": f"http://localhost:{self.server.server_port}/ref.wav"}, b""),
                   "/to-metadata": (302, {"Location": "http://169.254.169.254/latest"}, b""),
@@ -112,9 +123,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def reference_server(settings):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.stopping = threading.Event()
     threading.Thread(target=server.serve_forever, daemon=True).start()
     settings.TTS_URL_ALLOWLIST = ["127.0.0.1"]
     yield f"http://127.0.0.1:{server.server_port}"
+    server.stopping.set()
     server.shutdown()
 
 
@@ -138,6 +151,53 @@ def test_the_size_cap_holds_while_downloading(client, fake_voices, reference_ser
     settings.TTS_MAX_UPLOAD_BYTES = 100_000
     response = clone(client, reference_audio=f"{reference_server}/big.wav")
     assert response.status_code == 413
+
+
+def test_a_trickling_url_meets_one_deadline_for_the_whole_fetch(client, fake_voices, reference_server, settings):
+    settings.TTS_URL_TIMEOUT = 1.5
+    response = clone(client, reference_audio=f"{reference_server}/trickle")
+    assert response.status_code == 400 and "did not deliver within" in response.json()["detail"]
+
+
+def test_a_refused_connection_is_a_400_not_a_500(client, fake_voices, settings):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.TTS_URL_ALLOWLIST = ["127.0.0.1"]
+    response = clone(client, reference_audio=f"http://127.0.0.1:{port}/ref.wav")
+    assert response.status_code == 400 and "cannot fetch URL" in response.json()["detail"]
+
+
+def test_when_every_fetcher_is_busy_a_url_reference_is_503_at_once(client, fake_voices, reference_server, settings):
+    from synthesis import fetch
+
+    settings.TTS_URL_FETCHERS = 1
+    pool, slots = fetch._executor(1)
+    held = [slots.acquire(blocking=False) for _ in range(8)]  # whatever the pool's size, take every slot
+    try:
+        response = clone(client, reference_audio=f"{reference_server}/ref.wav")
+        assert response.status_code == 503 and response["Retry-After"]
+    finally:
+        for taken in held:
+            if taken:
+                slots.release()
+
+
+@pytest.mark.parametrize("address, reason", [
+    ("2002:7f00:1::", "loopback"),  # 6to4 around 127.0.0.1
+    ("2002:a00:1::", "private"),  # 6to4 around 10.0.0.1
+    ("2001:0:4136:e378:8000:63bf:f5ff:fffe", "private"),  # Teredo whose client is 10.0.0.1
+    ("64:ff9b::a9fe:a9fe", "link-local"),  # NAT64 around 169.254.169.254
+    ("::ffff:192.168.0.1", "private"),
+])
+def test_ipv4_hidden_inside_ipv6_is_checked(address, reason):
+    import ipaddress
+
+    from synthesis.fetch import blocked
+
+    assert reason in blocked(ipaddress.ip_address(address))
 
 
 def test_a_url_answering_404_is_400(client, fake_voices, reference_server):

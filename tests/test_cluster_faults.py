@@ -24,8 +24,9 @@ def cluster(tmp_path_factory):
     redis_server = RedisServer(workdir).start()
     env = {"REDIS_URL": redis_server.url, "TTS_ENGINES": "piper", "TTS_DATA_DIR": str(workdir),
            "TTS_ORT_THREADS": "1", "TTS_TASK_STALE_SECONDS": "5"}
-    server = LiveServer(workdir, env=env).wait_ready()
+    server = LiveServer(workdir, env=env)  # ready once a worker has announced itself
     workers = [CeleryWorker(workdir, env, name=f"w{i}").wait_ready() for i in (1, 2)]
+    server.wait_ready()
 
     class Cluster:
         pass

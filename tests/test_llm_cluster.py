@@ -26,8 +26,9 @@ def llm_cluster(tmp_path_factory):
            "TTS_LLM_BATCH_SIZE": "4", "TTS_WAIT_TIMEOUT": "0.05", "TTS_WORKERS": "4"}
     (workdir / "local").mkdir()
     local = LiveServer(workdir / "local", env={**env, "TTS_DATA_DIR": str(workdir / "local")}).wait_ready()  # no REDIS_URL: synthesizes in-process
-    relay = LiveServer(workdir, env={**env, "REDIS_URL": redis_server.url}).wait_ready()
+    relay = LiveServer(workdir, env={**env, "REDIS_URL": redis_server.url})
     worker = CeleryWorker(workdir, {**env, "REDIS_URL": redis_server.url}, concurrency=4).wait_ready()
+    relay.wait_ready()  # ready once the worker has announced itself
     yield {"relay": relay.url, "local": local.url, "redis": redis_server.url, "worker": worker}
     worker.stop()
     relay.stop()

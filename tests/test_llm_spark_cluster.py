@@ -23,8 +23,9 @@ def spark_cluster(tmp_path_factory):
            "TTS_LLM_DEVICE": "cpu", "TTS_LLM_BATCH_SIZE": "2", "TTS_WORKERS": "2"}
     (workdir / "local").mkdir()
     local = LiveServer(workdir / "local", env={**env, "TTS_DATA_DIR": str(workdir / "local")}).wait_ready()
-    relay = LiveServer(workdir, env={**env, "REDIS_URL": redis_server.url}).wait_ready()
+    relay = LiveServer(workdir, env={**env, "REDIS_URL": redis_server.url})
     worker = CeleryWorker(workdir, {**env, "REDIS_URL": redis_server.url}, concurrency=2).wait_ready()
+    relay.wait_ready()  # ready once the worker has announced itself
     yield {"relay": relay.url, "local": local.url}
     worker.stop()
     relay.stop()

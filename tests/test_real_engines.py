@@ -103,6 +103,14 @@ def test_a_blend_of_unknown_voicepacks_is_refused(client, real_voices):
     assert client.post("/add_speaker", {"name": "bad", "blend": "nobody(1)+x(2)"}).status_code == 400
 
 
+@pytest.mark.parametrize("spec", ["jf_alpha(" + "9" * 400 + ")+jm_kumo(1)", "jf_alpha(0)+jm_kumo(1)",
+                                  "+".join(["jf_alpha(1)"] * 9)])
+def test_an_absurd_blend_is_not_a_voice(client, real_voices, spec):
+    response = client.post("/speak", {"name": spec, "text": "Absurd weights."}, content_type="application/json")
+    assert response.status_code == 404
+    assert client.post("/add_speaker", {"name": "absurd", "blend": spec}).status_code == 400
+
+
 def test_kokoro_clones_toward_the_reference_speaker(client, real_voices, settings):
     from synthesis import services
     from synthesis.speaker import encoder

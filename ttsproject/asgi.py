@@ -10,7 +10,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from synthesis.routing import websocket_urlpatterns  # noqa: E402
 
+from synthesis.api.guard import BodyGuard  # noqa: E402
+
 application = ProtocolTypeRouter({
-    "http": django_asgi_app,
+    "http": BodyGuard(django_asgi_app),
     "websocket": URLRouter(websocket_urlpatterns),
 })

@@ -64,6 +64,52 @@ class RedisServer:
             self.process.wait(10)
 
 
+class WorkerPool:
+    """`count` worker processes kept alive: one that dies is reaped and started again (at most
+    `max_restarts` a minute each, so a worker that cannot start does not spin)."""
+
+    def __init__(self, make, count: int, check_every: float = 2.0, max_restarts: int = 5):
+        import threading
+
+        self._make = make
+        self.workers = {f"worker{i + 1}": make(f"worker{i + 1}") for i in range(count)}
+        self._restarts: dict[str, list[float]] = {name: [] for name in self.workers}
+        self._check_every, self._max_restarts = check_every, max_restarts
+        self._stop = threading.Event()
+
+    def wait_ready(self, timeout: float) -> None:
+        for worker in self.workers.values():
+            worker.wait_ready(timeout=timeout)
+
+    def supervise(self) -> None:
+        import threading
+
+        threading.Thread(target=self._watch, name="tts-worker-supervisor", daemon=True).start()
+
+    def _watch(self) -> None:
+        import logging
+
+        logger = logging.getLogger(__name__)
+        while not self._stop.wait(self._check_every):
+            for name, worker in list(self.workers.items()):
+                code = worker.process.poll()  # also reaps a dead child (no <defunct> left)
+                if code is None:
+                    continue
+                now = time.monotonic()
+                recent = [t for t in self._restarts[name] if now - t < 60]
+                if len(recent) >= self._max_restarts:
+                    continue
+                logger.warning("worker %s exited with %s; starting it again", name, code)
+                worker.log.close()
+                self._restarts[name] = [*recent, now]
+                self.workers[name] = self._make(name)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for worker in self.workers.values():
+            worker.stop()
+
+
 class CeleryWorker:
     """`celery -A ttsproject worker` in its own process, logging to a file."""
 

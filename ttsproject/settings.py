@@ -51,9 +51,45 @@ def _bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, got {raw!r}")
 
 
+def _generated_secret_key() -> str:
+    """A random key made on first start and kept in TTS_DATA_DIR (readable by this user only)."""
+    import secrets
+
+    path = DATA_DIR / "secret_key"
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        key = secrets.token_urlsafe(50)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first
+            return path.read_text(encoding="utf-8").strip()
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(key)
+        return key
+
+
+# TTS_PRODUCTION=1: the deployment profile (`manage.py check --deploy` clean): a key, named hosts,
+# HTTPS-only cookies, HSTS and a redirect to HTTPS (behind a TLS proxy that sets X-Forwarded-Proto).
+TTS_PRODUCTION = _bool("TTS_PRODUCTION", False)
 DEBUG = _bool("DJANGO_DEBUG", False)
-SECRET_KEY = _secret("DJANGO_SECRET_KEY") or "insecure-local-only-set-DJANGO_SECRET_KEY-in-production"
+SECRET_KEY = _secret("DJANGO_SECRET_KEY") or _generated_secret_key()
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["*"])
+if TTS_PRODUCTION:
+    if DEBUG:
+        raise ImproperlyConfigured("TTS_PRODUCTION: DJANGO_DEBUG must be off")
+    if not os.environ.get("DJANGO_ALLOWED_HOSTS") or "*" in ALLOWED_HOSTS:
+        raise ImproperlyConfigured("TTS_PRODUCTION: set DJANGO_ALLOWED_HOSTS to the names this server answers to")
+    if not _secret("TTS_API_KEY"):
+        raise ImproperlyConfigured("TTS_PRODUCTION: set TTS_API_KEY (or TTS_API_KEY_FILE)")
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = _bool("TTS_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^(healthz|health|liveness|readiness|metrics)$"]  # probes speak plain HTTP
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = _int("TTS_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = _bool("TTS_HSTS_PRELOAD", True)
+X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # Browser origins allowed to call the API cross-site (CORS; never the admin). Empty: none.
 TTS_CORS_ALLOWED_ORIGINS = env.list("TTS_CORS_ALLOWED_ORIGINS", default=[])
@@ -148,7 +184,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "synthesis.api.msgpack.ObjectJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -166,6 +202,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SECURITY": [{"bearer": []}],
     "APPEND_COMPONENTS": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    "ENUM_NAME_OVERRIDES": {"LevelEnum": "synthesis.api.common.LEVELS"},  # pitch and speed share it
 }
 
 LOGGING = {
@@ -207,6 +244,8 @@ TTS_API_KEY = _secret("TTS_API_KEY")
 # listener gets its first audio soonest with TTS_WORKERS=1.
 TTS_WORKERS = _int("TTS_WORKERS", os.cpu_count() or 1, minimum=1)
 TTS_MAX_AHEAD = _int("TTS_MAX_AHEAD", 4, minimum=1)  # segments a job may run ahead of its reader
+# A job whose reader took nothing for this long while the job waited on it is cancelled.
+TTS_READER_TIMEOUT = _int("TTS_READER_TIMEOUT", 60, minimum=1)
 TTS_ORT_THREADS = _int("TTS_ORT_THREADS", 0)  # 0: cores / TTS_WORKERS
 TTS_MAX_TEXT_LENGTH = _int("TTS_MAX_TEXT_LENGTH", 1000, minimum=1)
 TTS_MAX_UPLOAD_BYTES = _int("TTS_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1024)
@@ -258,9 +297,13 @@ for _engine in ("piper", "kokoro"):
     TTS_ENGINE_OPTIONS[_engine]["timbre_conversion"] = TTS_CLONE_TIMBRE_CONVERSION
 # Hosts a user-supplied reference URL may resolve to although they are private (tests only).
 TTS_URL_ALLOWLIST = env.list("TTS_URL_ALLOWLIST", default=[])
-TTS_URL_TIMEOUT = env.float("TTS_URL_TIMEOUT", default=10.0)
+TTS_URL_TIMEOUT = env.float("TTS_URL_TIMEOUT", default=10.0)  # the whole fetch, however slowly it trickles
+TTS_URL_FETCHERS = _int("TTS_URL_FETCHERS", 4, minimum=1)  # reference downloads at once; more: 503
 
-DATA_UPLOAD_MAX_MEMORY_SIZE = TTS_MAX_UPLOAD_BYTES * 2  # base64 in a form or JSON body
+# Request bodies: the ASGI guard refuses (413) past these before Django reads them; Django's own
+# caps sit just above, so its plain-HTML 400 is never what a client sees.
+TTS_MAX_BODY_BYTES = _int("TTS_MAX_BODY_BYTES", 2 * 1024 * 1024, minimum=1024)  # paths without audio
+DATA_UPLOAD_MAX_MEMORY_SIZE = TTS_MAX_UPLOAD_BYTES * 4 // 3 + 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- async tasks and Celery ------------------------------------------------------

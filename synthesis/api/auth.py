@@ -27,20 +27,29 @@ def key_matches(token: str) -> bool:
     return not key or (bool(token) and hmac.compare_digest(token.encode(), key.encode()))
 
 
-def error_response(path: str, status: int, message: str, code: str) -> JsonResponse:
-    """An error outside any view (auth, rate limit), in the error shape of the path's dialect."""
+def error_body(path: str, message: str, code: str) -> dict:
+    """An error outside any view (auth, limits), in the error shape of the path's dialect."""
     if path.startswith(OPENAI_PREFIXES):
-        body = {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}
-    elif path.startswith(LIGHTTTS_PREFIXES):
-        body = {"message": message, "detail": message, "error_code": code.upper()}
-    else:
-        body = {"detail": message}
-    return JsonResponse(body, status=status)
+        return {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}
+    if path.startswith(LIGHTTTS_PREFIXES):
+        return {"message": message, "detail": message, "error_code": code.upper()}
+    return {"detail": message}
+
+
+def error_response(path: str, status: int, message: str, code: str) -> JsonResponse:
+    return JsonResponse(error_body(path, message, code), status=status)
+
+
+def needs_key(path: str) -> bool:
+    """Whether a path is behind the API key (when one is set): all but probes, the page, docs, admin."""
+    return not (path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES))
+
+
+UNAUTHORIZED_MESSAGE = "Invalid or missing API key: send Authorization: Bearer <key>"
 
 
 def unauthorized_response(path: str) -> JsonResponse:
-    response = error_response(path, 401, "Invalid or missing API key: send Authorization: Bearer <key>",
-                              "invalid_api_key")
+    response = error_response(path, 401, UNAUTHORIZED_MESSAGE, "invalid_api_key")
     response["WWW-Authenticate"] = "Bearer"
     return response
 
@@ -50,7 +59,7 @@ class ApiKeyMiddleware(MiddlewareMixin):
         if not settings.TTS_API_KEY:
             return None
         path = request.path
-        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+        if not needs_key(path):
             return None
         if key_matches(bearer_token(request.headers.get("Authorization", ""))):
             return None

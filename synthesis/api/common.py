@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, ParseError, UnsupportedMediaType
@@ -19,7 +20,7 @@ from ..audio.encoders import output_rate
 from ..dispatch import Job, SynthesisFailed
 from ..engines.base import SamplingParams
 from ..errors import Conflict, InvalidInput, PayloadTooLarge, TTSError
-from ..reference import read_audio_source
+from ..fetch import read_audio_source
 from ..streaming import encoded_whole, open_stream
 from ..types import VoiceRef
 
@@ -89,7 +90,7 @@ async def reference_bytes(value: str | None, upload, field: str, file_field: str
             raise PayloadTooLarge(f"{file_field} is larger than {limits.max_bytes} bytes", field=file_field)
         return await sync_to_async(upload.read, thread_sensitive=False)()
     if value:
-        return await sync_to_async(read_audio_source, thread_sensitive=False)(value, field, limits)
+        return await read_audio_source(value, field, limits, settings.TTS_URL_FETCHERS)
     raise InvalidInput(f"one of {field} or {file_field} is required", field=field)
 
 

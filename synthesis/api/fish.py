@@ -14,7 +14,7 @@ from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from voices import services as voice_services
@@ -25,7 +25,8 @@ from ..errors import InvalidInput, NotImplementedByEngine
 from ..types import SynthesisRequest, Turn
 from .common import (DialectView, RateField, audio_response, cloned_voice, output_sample_rate, prepare_reference,
                      reference_bytes, refuse_existing_voice, sampling_params, save_voice_from_audio)
-from .msgpack import BytesJSONRenderer, FormatOrAccept, MsgpackParser, MsgpackRenderer, XMsgpackParser
+from .msgpack import (BytesJSONRenderer, FormatOrAccept, MsgpackParser, MsgpackRenderer, ObjectJSONParser,
+                      XMsgpackParser)
 
 FISH_FORMATS = ("wav", "pcm", "mp3", "opus")
 REFERENCE_ID = re.compile(r"^[A-Za-z0-9_\- ]{1,255}$")
@@ -100,7 +101,7 @@ async def build_request(data: dict, text_limit: int | None = None) -> SynthesisR
 
 
 class FishView(DialectView):
-    parser_classes = [JSONParser, MsgpackParser, XMsgpackParser, MultiPartParser, FormParser]
+    parser_classes = [ObjectJSONParser, MsgpackParser, XMsgpackParser, MultiPartParser, FormParser]
     renderer_classes = [BytesJSONRenderer, MsgpackRenderer]
     content_negotiation_class = FormatOrAccept
 

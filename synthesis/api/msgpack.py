@@ -4,11 +4,22 @@ from __future__ import annotations
 import ormsgpack
 from rest_framework.exceptions import ParseError
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import BaseParser
+from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.utils.encoders import JSONEncoder
 
-MSGPACK_TYPES = ("application/msgpack", "application/x-msgpack")
+
+class ObjectJSONParser(JSONParser):
+    """JSON bodies: an object, nested within reason (a 100,000-deep array is a 400, not a crash)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError as e:
+            raise ParseError("JSON body is nested too deeply") from e
+        if not isinstance(data, dict):
+            raise ParseError("JSON body must be an object")
+        return data
 
 
 class MsgpackParser(BaseParser):
@@ -17,7 +28,7 @@ class MsgpackParser(BaseParser):
     def parse(self, stream, media_type=None, parser_context=None):
         try:
             data = ormsgpack.unpackb(stream.read())
-        except (ormsgpack.MsgpackDecodeError, ValueError, TypeError) as e:
+        except (ormsgpack.MsgpackDecodeError, ValueError, TypeError, RecursionError) as e:
             raise ParseError(f"Malformed msgpack body: {e}") from e
         if not isinstance(data, dict):
             raise ParseError("msgpack body must be a map")

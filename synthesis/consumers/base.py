@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -10,11 +12,14 @@ from ..api.auth import bearer_token, key_matches
 
 logger = logging.getLogger(__name__)
 
+# The WebSocket layer (autobahn) lets a server close only with 1000 or 3000-4999, so the failures
+# HTTP would answer 500 and 503 close with 4500 and 4503.
 CLOSE_NORMAL = 1000
-CLOSE_SERVER_ERROR = 1011
-CLOSE_TRY_AGAIN_LATER = 1013  # over the connection limit
+CLOSE_SERVER_ERROR = 4500
+CLOSE_TRY_AGAIN_LATER = 4503  # over the connection limit
 CLOSE_BAD_MESSAGE = 4400
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN_ORIGIN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_LARGE = 4413
 CLOSE_TEXT_TOO_LONG = 4422
@@ -23,9 +28,11 @@ _open_connections = 0  # consumers all run on the server's one event loop
 
 
 class TTSConsumer(AsyncWebsocketConsumer):
-    """Authenticates in connect, enforces TTS_WS_MAX_CONNECTIONS, cancels work on disconnect."""
+    """Authenticates in connect, enforces TTS_WS_MAX_CONNECTIONS, cancels work and frees the slot on
+    every way a connection ends (a disconnect, a close, an error in a handler)."""
 
     counted = False
+    jobs: list = []
 
     def header(self, name: bytes) -> str:
         for key, value in self.scope.get("headers", []):
@@ -41,6 +48,9 @@ class TTSConsumer(AsyncWebsocketConsumer):
             # Accepted first so the client sees why: an error message, then close 4401.
             await self.refuse_unauthorized()
             return
+        if self.foreign_origin():
+            await self.close(code=CLOSE_FORBIDDEN_ORIGIN)
+            return
         if _open_connections >= settings.TTS_WS_MAX_CONNECTIONS:
             await self.refuse_busy()
             return
@@ -51,6 +61,16 @@ class TTSConsumer(AsyncWebsocketConsumer):
         ACTIVE_STREAMS.labels(dialect=self.dialect).inc()
         await self.on_open()
 
+    def foreign_origin(self) -> bool:
+        """With no key, a browser page of another site may not open a connection (its Origin says so)."""
+        from ..api.crosssite import allowed_origin
+
+        origin = self.header(b"origin").rstrip("/").lower()
+        if settings.TTS_API_KEY or not origin or allowed_origin(origin):
+            return False
+        host = self.header(b"host").lower()
+        return urlsplit(origin).netloc != host
+
     async def refuse_busy(self):
         await self.close(code=CLOSE_TRY_AGAIN_LATER)
 
@@ -60,17 +80,38 @@ class TTSConsumer(AsyncWebsocketConsumer):
     async def on_open(self):
         pass
 
+    async def dispatch(self, message):
+        """Any error in a handler ends this connection, never the slot accounting."""
+        try:
+            await super().dispatch(message)
+        except StopConsumer:
+            await self.release()
+            raise
+        except Exception:
+            logger.exception("WebSocket %s: handler failed on %s", self.dialect, message.get("type"))
+            await self.release()
+            try:
+                await self.close(code=CLOSE_SERVER_ERROR)
+            except Exception:  # the connection may be gone already
+                pass
+            raise StopConsumer() from None
+
     async def disconnect(self, code):
+        await self.release()
+
+    async def release(self):
+        """Cancel this connection's work and free its slot (once)."""
         global _open_connections
-        for job in getattr(self, "jobs", []):
+        for job in self.jobs:
             job.cancel()
+        self.jobs = []
         if self.counted:
             _open_connections -= 1
             self.counted = False
             from ..metrics import ACTIVE_STREAMS
 
             ACTIVE_STREAMS.labels(dialect=self.dialect).dec()
-        await self.on_close()
+            await self.on_close()
 
     async def on_close(self):
         pass

@@ -158,5 +158,9 @@ class Dispatcher(ABC):
     def shutdown(self) -> None:
         """Stop worker threads or connections."""
 
+    def unavailable(self, engines: set[str]) -> str:
+        """Why jobs for these engines cannot run now ('' when they can)."""
+        return ""
+
     def stats(self) -> dict:
         return {}

@@ -10,6 +10,7 @@ import heapq
 import itertools
 import logging
 import threading
+import time
 
 from .. import pipeline
 from ..types import AudioChunk, SynthesisRequest
@@ -29,21 +30,28 @@ class _Work:
         self.rate = rate
         self.next_index = 0
         self.parked = False
+        self.parked_at = 0.0
 
 
 class LocalDispatcher(Dispatcher):
-    def __init__(self, workers: int = 1, max_ahead: int = 4, engine_loader=None):
-        self._engine_loader = engine_loader or pipeline.get_engine
+    """`reader_timeout`: a job parked that long without its reader taking a chunk is cancelled (its
+    reader is gone without a word, e.g. a response Django never started), so its slot is freed."""
+
+    def __init__(self, engine_loader, workers: int = 1, max_ahead: int = 4, reader_timeout: float = 60.0):
+        self._engine_loader = engine_loader
+        self._reader_timeout = reader_timeout
         self._heap: list[tuple[int, int, _Work]] = []
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._max_ahead = max(1, max_ahead)
         self._closed = False
+        self._stopping = threading.Event()
         self._active: dict[int, _Work] = {}
         self._threads = [threading.Thread(target=self._run, name=f"tts-worker-{i}", daemon=True)
                          for i in range(max(1, workers))]
         for thread in self._threads:
             thread.start()
+        threading.Thread(target=self._reap, name="tts-reaper", daemon=True).start()
 
     def submit(self, request: SynthesisRequest) -> Job:
         with self._cond:
@@ -111,6 +119,7 @@ class LocalDispatcher(Dispatcher):
             with self._cond:
                 if job.buffered >= self._max_ahead:
                     work.parked = True
+                    work.parked_at = time.monotonic()
                 else:
                     self._push(LATER_SEGMENT, work)
 
@@ -126,6 +135,19 @@ class LocalDispatcher(Dispatcher):
         finally:
             pieces.close()
 
+    def _reap(self) -> None:
+        """Cancel jobs parked longer than the reader timeout (checked a few times per timeout)."""
+        interval = max(0.05, self._reader_timeout / 4)
+        while not self._stopping.wait(interval):  # its own event: waiting on the queue's condition
+            with self._cond:                      # would take wake-ups meant for the workers
+                now = time.monotonic()
+                abandoned = [w for w in self._active.values()
+                             if w.parked and now - w.parked_at > self._reader_timeout]
+            for work in abandoned:
+                logger.warning("job %s: its reader took nothing for %.0f s; cancelled", work.job.id,
+                               self._reader_timeout)
+                work.job.cancel()
+
     def _forget(self, work: _Work) -> None:
         with self._cond:
             self._active.pop(work.job.id, None)
@@ -138,6 +160,7 @@ class LocalDispatcher(Dispatcher):
                     "queued_seconds": remaining / 14.0}
 
     def shutdown(self) -> None:
+        self._stopping.set()
         with self._cond:
             self._closed = True
             self._cond.notify_all()

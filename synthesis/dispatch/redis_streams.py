@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 
@@ -21,6 +22,7 @@ from .. import pipeline
 from ..types import AudioChunk, SynthesisRequest
 from .base import Dispatcher, Job, SynthesisFailed
 
+logger = logging.getLogger(__name__)
 FIRST_PRIORITY, LATER_PRIORITY = 0, 6  # kombu's Redis transport: lower is served first
 TTL = 3600
 HEARTBEAT_TTL = 10
@@ -70,8 +72,13 @@ class RedisJob(Job):
         reader caught up."""
         if not segment_end:
             return
-        consumed = client.incr(key(self.job_id, "read"))
-        parked = client.get(key(self.job_id, "parked"))
+        with client.pipeline() as pipe:
+            pipe.incr(key(self.job_id, "read"))
+            pipe.expire(key(self.job_id, "read"), TTL)
+            # the job stays counted as active while its reader reads; a reader gone silent drops out
+            pipe.zadd("tts:active", {self.job_id: time.time() + self.dispatcher.reader_timeout})
+            pipe.get(key(self.job_id, "parked"))
+            consumed, _, _, parked = pipe.execute()
         if parked is not None and int(parked) - consumed < self.dispatcher.max_ahead:
             if client.delete(key(self.job_id, "parked")):
                 enqueue(self.job_id, int(parked), self.segment_engines[int(parked)])
@@ -169,7 +176,8 @@ class RedisJob(Job):
 
 
 class CeleryDispatcher(Dispatcher):
-    def __init__(self, redis_url: str, max_ahead: int = 4, queue_timeout: float = 120.0, engine_class=None):
+    def __init__(self, redis_url: str, max_ahead: int = 4, queue_timeout: float = 120.0, engine_class=None,
+                 reader_timeout: float = 60.0):
         import redis
         import redis.asyncio
 
@@ -179,6 +187,7 @@ class CeleryDispatcher(Dispatcher):
         self._aredis = {}
         self.max_ahead = max_ahead
         self.queue_timeout = queue_timeout
+        self.reader_timeout = reader_timeout
         self._engine_class = engine_class
 
     @property
@@ -206,11 +215,16 @@ class CeleryDispatcher(Dispatcher):
                              for s in segments]}
         with self.redis.pipeline() as pipe:
             pipe.set(key(job_id, "plan"), json.dumps(plan), ex=TTL)
-            pipe.zadd("tts:active", {job_id: time.time() + TTL})
+            # active until its reader is done with it; counted out if the reader goes quiet (see _after_chunk)
+            pipe.zadd("tts:active", {job_id: time.time() + self.queue_timeout + self.reader_timeout})
             pipe.hset("tts:estimate", job_id, estimate_seconds(request))
             pipe.execute()
         enqueue(job_id, 0, segments[0].voice.engine, request.background)
         return job
+
+    def unavailable(self, engines: set[str]) -> str:
+        missing = sorted(engines - live_engines(self.redis))
+        return f"no synthesis worker for {', '.join(missing)} is running" if missing else ""
 
     def forget(self, job_id: str) -> None:
         with self.redis.pipeline() as pipe:
@@ -224,6 +238,34 @@ class CeleryDispatcher(Dispatcher):
         estimates = self.redis.hvals("tts:estimate")
         return {"active_jobs": self.redis.zcard("tts:active"),
                 "queued_seconds": sum(float(v) for v in estimates)}
+
+
+WORKER_TTL = 15  # seconds a worker's announcement lives; it renews it every third of that
+
+
+def announce_worker(redis_client, name: str, engines: list[str]) -> None:
+    """Keep `tts:worker:<name>` (the engines it serves) alive while this process lives."""
+    import threading
+
+    def beat():
+        while True:
+            try:
+                redis_client.set(f"tts:worker:{name}", json.dumps(engines), ex=WORKER_TTL)
+            except Exception:  # Redis away for a moment: the next beat tries again
+                logger.warning("worker %s could not announce itself", name, exc_info=True)
+            time.sleep(WORKER_TTL / 3)
+
+    threading.Thread(target=beat, name="tts-worker-announce", daemon=True).start()
+
+
+def live_engines(redis_client) -> set[str]:
+    """Engines some live worker serves."""
+    engines: set[str] = set()
+    for name in redis_client.scan_iter("tts:worker:*", count=100):
+        value = redis_client.get(name)
+        if value:
+            engines.update(json.loads(value))
+    return engines
 
 
 def estimate_seconds(request: SynthesisRequest) -> float:

@@ -251,18 +251,24 @@ class _Token:
 
 
 
-_BLEND_PART = re.compile(r"^\s*([\w\-]+)\s*(?:\(\s*(\d+(?:\.\d+)?)\s*\))?\s*$")
+_BLEND_PART = re.compile(r"^\s*([\w\-]{1,64})\s*(?:\(\s*(\d{1,6}(?:\.\d{1,6})?)\s*\))?\s*$")
+MAX_BLEND_PARTS = 8
+MAX_BLEND_WEIGHT = 1000.0
 
 
 def parse_blend(spec: str) -> list[tuple[str, float]]:
-    """'jf_alpha(2)+jm_kumo(1)' -> [('jf_alpha', 2.0), ('jm_kumo', 1.0)]; [] if not a blend."""
+    """'jf_alpha(2)+jm_kumo(1)' -> [('jf_alpha', 2.0), ('jm_kumo', 1.0)]; [] if not a blend (or an
+    absurd one: more than 8 voices, a weight that is zero or over 1000)."""
+    pieces = spec.split("+")
+    if len(pieces) > MAX_BLEND_PARTS:
+        return []
     parts = []
-    for piece in spec.split("+"):
+    for piece in pieces:
         match = _BLEND_PART.match(piece)
         if not match:
             return []
         weight = float(match.group(2) or 1.0)
-        if weight <= 0:
+        if not 0 < weight <= MAX_BLEND_WEIGHT:
             return []
         parts.append((match.group(1), weight))
     return parts

@@ -178,7 +178,7 @@ class Command(BaseCommand):
         from pathlib import Path
 
         from ttsproject.celery import app
-        from ttsproject.processes import CeleryWorker, RedisServer
+        from ttsproject.processes import CeleryWorker, RedisServer, WorkerPool
 
         workdir = Path(settings.DATA_DIR) / "cluster"
         workdir.mkdir(parents=True, exist_ok=True)
@@ -193,12 +193,11 @@ class Command(BaseCommand):
                "TTS_ENGINES": ",".join(settings.TTS_ENGINES), "TTS_ORT_THREADS": str(threads)}
         if self.worker_concurrency > 1:
             env["TTS_WORKERS"] = str(self.worker_concurrency)
-        workers = [CeleryWorker(workdir, env, name=f"worker{i + 1}", concurrency=self.worker_concurrency)
-                   for i in range(count)]
-        children.extend(workers)
-        atexit.register(lambda: [child.stop() for child in reversed(children)])
-        for worker in workers:
-            worker.wait_ready(timeout=180)
+        workers = WorkerPool(lambda name: CeleryWorker(workdir, env, name=name, concurrency=self.worker_concurrency),
+                             count)
+        atexit.register(lambda: (workers.stop(), [child.stop() for child in reversed(children)]))
+        workers.wait_ready(timeout=180)
+        workers.supervise()
         self.stdout.write(f"cluster: {count} Celery worker(s) on {settings.REDIS_URL}; logs in {workdir}")
 
     def _serve(self, host: str, port: int):
@@ -212,7 +211,11 @@ class Command(BaseCommand):
         from ttsproject.asgi import application
 
         self.stdout.write(f"serving on http://{host}:{port}/")
+        # A WebSocket message up to twice the upload limit reaches the consumer, which closes 4413 past
+        # the limit itself; beyond that the WebSocket layer closes with 1009 (message too big).
+        ws_max = 2 * settings.TTS_MAX_UPLOAD_BYTES
         Server(application=application,
                endpoints=build_endpoint_description_strings(host=host, port=port),
                http_timeout=None, websocket_timeout=86400, application_close_timeout=10,
+               websocket_max_message_size=ws_max, websocket_max_frame_size=ws_max,
                server_name="ttsproject").run()
