@@ -40,6 +40,17 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
+def _float(name: str, default: float, minimum: float = 0.0) -> float:
+    raw = os.environ.get(name)
+    try:
+        value = default if raw is None else float(raw)
+    except ValueError as e:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from e
+    if not value >= minimum:  # also refuses nan
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
 def _bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None:
@@ -266,12 +277,12 @@ TTS_LLM_OPTIONS = {
     "detokenizer_device": env.str("TTS_DETOKENIZER_DEVICE", default="auto"),
     "torch_dtype": env.str("TTS_TORCH_DTYPE", default="auto"),
     "max_length": _int("TTS_MAX_LENGTH", 8192, minimum=16),
-    "llm_gpu_memory_utilization": env.float("TTS_LLM_GPU_MEMORY_UTILIZATION", default=0.6),
+    "llm_gpu_memory_utilization": _float("TTS_LLM_GPU_MEMORY_UTILIZATION", 0.6),
     "llm_batch_size": _int("TTS_LLM_BATCH_SIZE", 8, minimum=1),
     "batch_size": _int("TTS_BATCH_SIZE", 1, minimum=1),
-    "wait_timeout": env.float("TTS_WAIT_TIMEOUT", default=0.01),
+    "wait_timeout": _float("TTS_WAIT_TIMEOUT", 0.01),
     "seed": TTS_SEED,
-    "enforce_eager": env.bool("TTS_VLLM_ENFORCE_EAGER", default=False),
+    "enforce_eager": _bool("TTS_VLLM_ENFORCE_EAGER", False),
     "llm_attn_implementation": env.str("TTS_LLM_ATTN_IMPLEMENTATION", default=""),
     "wav2vec_attn_implementation": env.str("TTS_WAV2VEC_ATTN_IMPLEMENTATION", default=""),
     "cache_implementation": env.str("TTS_CACHE_IMPLEMENTATION", default=""),
@@ -297,7 +308,7 @@ for _engine in ("piper", "kokoro"):
     TTS_ENGINE_OPTIONS[_engine]["timbre_conversion"] = TTS_CLONE_TIMBRE_CONVERSION
 # Hosts a user-supplied reference URL may resolve to although they are private (tests only).
 TTS_URL_ALLOWLIST = env.list("TTS_URL_ALLOWLIST", default=[])
-TTS_URL_TIMEOUT = env.float("TTS_URL_TIMEOUT", default=10.0)  # the whole fetch, however slowly it trickles
+TTS_URL_TIMEOUT = _float("TTS_URL_TIMEOUT", 10.0)  # the whole fetch, however slowly it trickles
 TTS_URL_FETCHERS = _int("TTS_URL_FETCHERS", 4, minimum=1)  # reference downloads at once; more: 503
 
 # Request bodies: the ASGI guard refuses (413) past these before Django reads them; Django's own
@@ -317,7 +328,7 @@ TTS_TASK_MAX_ATTEMPTS = _int("TTS_TASK_MAX_ATTEMPTS", 3, minimum=1)  # runs of o
 # Admission control: past either bound new requests get 503 with Retry-After.
 TTS_MAX_ACTIVE_JOBS = _int("TTS_MAX_ACTIVE_JOBS", 256, minimum=1)
 TTS_MAX_QUEUED_SECONDS = _int("TTS_MAX_QUEUED_SECONDS", 3600, minimum=1)
-TTS_QUEUE_TIMEOUT = env.float("TTS_QUEUE_TIMEOUT", default=120.0)  # no worker took a job: give up
+TTS_QUEUE_TIMEOUT = _float("TTS_QUEUE_TIMEOUT", 120.0)  # no worker took a job: give up
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"queue_order_strategy": "priority", "priority_steps": list(range(10)),
                                    "visibility_timeout": 300}
@@ -340,7 +351,7 @@ TTS_OPENAI_SAMPLE_RATE = _int("TTS_OPENAI_SAMPLE_RATE", 24000, minimum=8000)
 # for the clone engine. Listed by /query_tts_model before the engines' own names.
 TTS_LIGHTTTS_MODELS = _mapping("TTS_LIGHTTTS_MODELS", "CosyVoice2=default,CosyVoice3=default")
 TTS_WS_MAX_CONNECTIONS = _int("TTS_WS_MAX_CONNECTIONS", 100, minimum=1)
-TTS_BISTREAM_IDLE_FLUSH = env.float("TTS_BISTREAM_IDLE_FLUSH", default=0.6)
+TTS_BISTREAM_IDLE_FLUSH = _float("TTS_BISTREAM_IDLE_FLUSH", 0.6)
 # Per-client-IP rate limit, e.g. "10/minute" (the LightTTS production setting); empty: off.
 TTS_RATE_LIMIT = env.str("TTS_RATE_LIMIT", default="")
 TTS_RATE_LIMIT_SCOPE = env.str("TTS_RATE_LIMIT_SCOPE", default="unauthenticated")
