@@ -13,12 +13,12 @@ import re
 import uuid
 from urllib.parse import urlsplit
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpResponse
 
 from .. import streaming
 from .auth import error_response
+from .middleware import AsyncMiddleware
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 BROWSER_ONLY = ("/admin/",)  # session-authenticated: Django's CSRF check stays
@@ -46,16 +46,8 @@ def allowed_origin(origin: str) -> bool:
     return bool(origin) and ("*" in allowed or origin in allowed)
 
 
-class CrossSiteMiddleware:
+class CrossSiteMiddleware(AsyncMiddleware):
     """Before the key and CSRF checks: request id, preflight, cross-site write refusal, CORS headers."""
-
-    async_capable = True
-    sync_capable = False
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        if iscoroutinefunction(get_response):
-            markcoroutinefunction(self)
 
     async def __call__(self, request):
         sent = request.headers.get("X-Request-Id", "")

@@ -63,7 +63,9 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
-class MetricsAndLimitsMiddleware:
+class AsyncMiddleware:
+    """Base of the project's middleware: async only, as the whole stack is (no thread hop per request)."""
+
     async_capable = True
     sync_capable = False
 
@@ -71,6 +73,9 @@ class MetricsAndLimitsMiddleware:
         self.get_response = get_response
         if iscoroutinefunction(get_response):
             markcoroutinefunction(self)
+
+
+class MetricsAndLimitsMiddleware(AsyncMiddleware):
 
     async def __call__(self, request):
         path = request.path
