@@ -19,13 +19,6 @@ class InvalidInput(TTSError):
     code = "invalid_input"
 
 
-class ValidationFailed(TTSError):
-    """A field failed validation (the dialect decides between 400 and 422)."""
-
-    status = 422
-    code = "validation_error"
-
-
 class TextTooLong(TTSError):
     status = 400
     code = "text_too_long"

@@ -9,7 +9,7 @@ from pathlib import Path
 from django.conf import settings
 
 from . import reference
-from .audio.encoders import CONTENT_TYPES, FORMATS
+from .audio.encoders import CONTENT_TYPES
 from .dispatch import Dispatcher, Job, LocalDispatcher
 from .engines import registry
 from .engines.base import Engine, EngineError, EngineOptions
@@ -134,12 +134,6 @@ def check_text(text: str, field: str = "text", limit: int | None = None) -> str:
     if len(text) > limit:
         raise TextTooLong(f"{field} is {len(text)} characters; the limit is {limit}", field=field)
     return text
-
-
-def check_format(fmt: str, field: str = "response_format") -> str:
-    if fmt not in FORMATS:
-        raise InvalidInput(f"{field} must be one of {', '.join(FORMATS)}", field=field)
-    return fmt
 
 
 def check_request(request: SynthesisRequest) -> None:

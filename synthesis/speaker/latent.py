@@ -26,9 +26,6 @@ class SpeakerLatent:
         with np.load(io.BytesIO(data)) as npz:
             return cls(npz["embedding"], timbre.TimbreProfile.from_array(npz["timbre"]))
 
-    def to_text(self) -> str:
-        return base64.b64encode(self.to_bytes()).decode()
-
     @classmethod
     def from_text(cls, text: str) -> "SpeakerLatent":
         return cls.from_bytes(base64.b64decode(text))
