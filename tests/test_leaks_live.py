@@ -50,26 +50,43 @@ def settles(server, name, dialect="", seconds=60.0) -> float:
     return value
 
 
-def reset_after_sending(server, body: dict) -> None:
-    """POST a streaming request and vanish with a reset (SO_LINGER 0) right after sending it."""
+def received(server, endpoint: str, count: int, seconds: float = 60.0) -> float:
+    """Wait until the server has counted `count` requests to an endpoint (or time runs out)."""
+    deadline = time.monotonic() + seconds
+    seen = 0.0
+    while time.monotonic() < deadline:
+        text = requests.get(f"{server.url}/metrics", timeout=10).text
+        seen = sum(sample.value for family in text_string_to_metric_families(text)
+                   for sample in family.samples
+                   if sample.name == "lightllm_request_count_total" and sample.labels.get("endpoint") == endpoint)
+        if seen >= count:
+            break
+        time.sleep(0.2)
+    return seen
+
+
+def reset_after_sending(server, body: dict, received_before: float | None = None) -> None:
+    """POST a streaming request and vanish with a reset (SO_LINGER 0) right after sending it (with
+    `received_before`: as soon as the server has counted the request)."""
     payload = json.dumps(body).encode()
     sock = socket.create_connection(("127.0.0.1", server.port))
     sock.sendall(b"POST /speak HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                  + f"Content-Length: {len(payload)}\r\n\r\n".encode() + payload)
+    if received_before is not None:
+        assert received(server, "/speak", received_before + 1) >= received_before + 1
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sock.close()
 
 
 def test_clients_that_reset_before_the_first_byte_leave_no_job_behind(server):
+    before = received(server, "/speak", 0)
     for i in range(30):
+        # a reset discards what the server has not read yet: vanish once the request has reached the view
         reset_after_sending(server, {"name": "joe", "text": f"Request {i}. {LONG}", "stream": True,
-                                     "response_format": "mp3"})
+                                     "response_format": "mp3"}, received_before=before + i)
     # with TTS_MAX_ACTIVE_JOBS=20 a leak of 20 would leave the server refusing everyone for good
-    deadline = time.monotonic() + 60
-    while requests.get(f"{server.url}/readiness").status_code != 200 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert requests.get(f"{server.url}/readiness").status_code == 200
     assert settles(server, "tts_active_jobs") == 0
+    assert requests.get(f"{server.url}/readiness").status_code == 200
     served = requests.post(f"{server.url}/speak", json={"name": "joe", "text": "Still serving.",
                                                         "response_format": "wav"}, timeout=60)
     assert served.status_code == 200
