@@ -225,7 +225,9 @@ def test_windowed_decoding_matches_decoding_all_frames_at_once(checkpoints):
     pieces += decoder.flush()
     whole, windowed = codec.decode(frames), np.concatenate(pieces)
     assert len(windowed) == len(whole) == 30 * FRAME
-    assert np.sqrt(np.mean((whole - windowed) ** 2)) < 1e-3 * np.sqrt(np.mean(whole ** 2))
+    # 3 frames of context cover the decoder's reach: the joins are exact to float rounding
+    print("largest difference / peak:", np.max(np.abs(whole - windowed)) / np.max(np.abs(whole)))
+    assert np.max(np.abs(whole - windowed)) < 1e-5 * np.max(np.abs(whole))
 
 
 # through the service --------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from ..base import EngineError
 from .windows import DecodeBatcher, WindowedDecoder
 
 TOKENS_PER_FRAME = 7
-CONTEXT_FRAMES = 2  # decoded on each side of the frames a window emits
+CONTEXT_FRAMES = 3  # decoded on each side of the frames a window emits: SNAC's decoder reaches ±3 frames
 FIRST_FRAMES = 2  # the first window emits this many frames, later ones up to MOST_FRAMES
 MOST_FRAMES = 8
 
