@@ -6,7 +6,11 @@ that trickles a byte a second, bodies over the limit (declared, and streamed wit
 and malformed JSON. Afterwards the server must settle: no active job, no open stream, resident
 memory within 10 % of what it was after warm-up, and every kind of request served again.
 
-    ./scripts/bench soak [--minutes 10] [--clients 6]
+    ./scripts/bench soak [--minutes 10] [--clients 6] [--warmup-minutes 1]
+
+Resident memory is compared with what it was after a warm-up of the same traffic (ONNX Runtime's
+arenas and glibc's per-thread heaps grow to the largest inputs and the most threads they have
+seen, then stay); it is also printed every 30 s, so a slope can be told from a plateau.
 """
 from __future__ import annotations
 
@@ -201,6 +205,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=6)
+    parser.add_argument("--warmup-minutes", type=float, default=1.0)
     args = parser.parse_args()
     setup_django()
     from tests.audio import tone_wav
@@ -213,11 +218,22 @@ def main() -> None:
         "TTS_MAX_UPLOAD_BYTES": str(2 * 1024 * 1024), "TTS_READER_TIMEOUT": "10"}).wait_ready()
     soak = Soak(server.url, server.port, f"http://127.0.0.1:{trickle.server_port}/r.wav", tone_wav())
     try:
-        for action in (soak.speak_stream, soak.openai_whole, soak.fish_mandarin, soak.lighttts_clone, soak.ws_binary):
-            action()  # warm-up: engines, caches and pools as they will stay
+        # warm-up: the same traffic, until engines, runtime arenas, caches and pools are as they will stay
+        soak.run(args.warmup_minutes * 60, args.clients)
+        soak.outcomes.clear()
         start_rss = rss_kib(server.process.pid)
         started = time.monotonic()
+        timeline, done = [], threading.Event()
+
+        def sample():
+            while not done.wait(30):
+                timeline.append((time.monotonic() - started, rss_kib(server.process.pid)))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         soak.run(args.minutes * 60, args.clients)
+        done.set()
+        sampler.join()
         print(f"== soak: {args.minutes:g} min, {args.clients} clients, {sum(soak.outcomes.values())} requests ==")
         for (kind, outcome), n in sorted(soak.outcomes.items()):
             print(f"  {kind:26} {outcome:22} {n:6}")
@@ -228,8 +244,13 @@ def main() -> None:
         end_rss = rss_kib(server.process.pid)
         print(f"after {time.monotonic() - started:.0f} s: active jobs {settled['tts_active_jobs']:.0f}, "
               f"open streams {settled['tts_active_streams']:.0f}")
-        print(f"resident memory: {start_rss / 1024:.0f} MiB after warm-up, {end_rss / 1024:.0f} MiB after "
-              f"({(end_rss - start_rss) / start_rss * 100:+.1f} %; limit +10 %)")
+        print(f"resident memory: {start_rss / 1024:.0f} MiB after {args.warmup_minutes:g} min of warm-up, "
+              f"{end_rss / 1024:.0f} MiB after ({(end_rss - start_rss) / start_rss * 100:+.1f} %; limit +10 %)")
+        print("  every 30 s (MiB): " + " ".join(f"{kib / 1024:.0f}" for _, kib in timeline))
+        half = [kib for at, kib in timeline if at >= args.minutes * 30]
+        if half:
+            print(f"  second half: {half[0] / 1024:.0f} -> {end_rss / 1024:.0f} MiB "
+                  f"({(end_rss - half[0]) / half[0] * 100:+.1f} %)")
         later = {action.__name__: action() for action in (soak.speak_stream, soak.openai_whole, soak.fish_mandarin,
                                                           soak.lighttts_clone, soak.ws_binary)}
         print(f"served afterwards: {later}; readiness {requests.get(f'{server.url}/readiness').status_code}")
