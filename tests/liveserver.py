@@ -12,14 +12,15 @@ from ttsproject.processes import ROOT, free_port, wait_for  # noqa: F401  (re-ex
 
 
 class LiveServer:
-    def __init__(self, data_dir: Path, *args: str, env: dict | None = None):
+    def __init__(self, data_dir: Path, *args: str, env: dict | None = None, root: Path = ROOT):
+        """`root`: the checkout to run (benchmarks compare an older one side by side)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(data_dir / "server.log", "wb")
         environment = {**os.environ, "TTS_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", **(env or {})}
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(self.port), *args],
-            cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT)
+            cwd=root, env=environment, stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 120.0) -> "LiveServer":
         wait_for(self.process, self.log_text, self._answers_readiness, timeout, "server")
