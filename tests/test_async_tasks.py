@@ -90,7 +90,15 @@ def test_stopping_a_task_cancels_it_within_one_segment(client, fake_voices):
     FakeEngine.gate.set()
     body = wait_status(client, "stopme", {"cancelled"})
     assert body["download_url"] is None
-    time.sleep(0.3)
+    # wait until the dispatcher has let go of the job (cancelled, or, were it never cancelled,
+    # run to its end): only then is the count of segments final
+    from synthesis import services as synthesis_services
+
+    dispatcher = synthesis_services.get_dispatcher()
+    deadline = time.monotonic() + 10
+    while dispatcher.stats()["active_jobs"] and time.monotonic() < deadline:
+        threading.Event().wait(0.01)
+    assert dispatcher.stats()["active_jobs"] == 0, "the job never ended"
     assert len(FakeEngine.calls) <= 3
     assert not TaskRecord.objects.get(step_id="stopme").result
 

@@ -6,6 +6,7 @@ import threading
 import pytest
 from channels.testing import WebsocketCommunicator
 
+from synthesis import services
 from synthesis.consumers.lighttts import split_complete
 from tests.audio import tone_wav
 from tests.fakes import FakeEngine
@@ -146,7 +147,14 @@ def test_a_client_that_disconnects_cancels_its_work(fake_voices):
         await ws.receive_output(timeout=10)
         await ws.disconnect()
         FakeEngine.gate.set()
-        await asyncio.sleep(0.3)
+        # wait until the dispatcher has let go of the job (cancelled, or, were it never
+        # cancelled, run to its end): only then is the count of segments final
+        dispatcher = services.get_dispatcher()
+        for _ in range(1000):
+            if dispatcher.stats()["active_jobs"] == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert dispatcher.stats()["active_jobs"] == 0, "the job never ended"
 
     asyncio.run(scenario())
     assert len(FakeEngine.calls) <= 3

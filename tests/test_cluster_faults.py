@@ -40,6 +40,16 @@ def cluster(tmp_path_factory):
     c.redis.stop()
 
 
+def wait_until(predicate, seconds):
+    """Wait until predicate() holds (checked as time passes); its last value at the deadline."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return bool(predicate())
+
+
 def stream(url, text, fmt="wav", timeout=120, **extra):
     with requests.post(f"{url}/speak", json={"name": "joe", "text": text, "stream": True,
                                              "response_format": fmt, **extra}, stream=True, timeout=timeout) as r:
@@ -67,10 +77,12 @@ def test_a_client_that_disconnects_stops_the_workers_within_one_segment(cluster)
         r.raise_for_status()
         next(r.iter_content(chunk_size=4096))
         job_id = job_keys(client)[0].split(":")[2]
-    time.sleep(1.5)
-    assert client.exists(f"tts:job:{job_id}:cancel")
+    # the relay marks the job cancelled once it sees the disconnect
+    assert wait_until(lambda: client.exists(f"tts:job:{job_id}:cancel"), 30), "the job was never cancelled"
     produced = client.xlen(f"tts:job:{job_id}:chunks")
-    time.sleep(2.0)
+    # A worker refreshes the job's heartbeat with every piece it writes: once the heartbeat has
+    # lapsed, no worker is rendering the job any more, and the count of chunks is final.
+    assert wait_until(lambda: not client.exists(f"tts:job:{job_id}:hb"), 60), "workers kept rendering"
     assert client.xlen(f"tts:job:{job_id}:chunks") <= produced + 1  # at most the segment in flight
     assert produced < 14
 

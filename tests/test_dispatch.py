@@ -17,6 +17,16 @@ def request(text=TEXT, **kw):
     return SynthesisRequest([Turn(VOICE, text)], window_size=4, length_threshold=4, **kw)
 
 
+def wait_for(predicate, timeout=10.0):
+    """Wait (on a condition, checked as time passes) until predicate() holds; False at timeout."""
+    done = threading.Event()
+    for _ in range(int(timeout / 0.01)):
+        if predicate():
+            return True
+        done.wait(0.01)
+    return predicate()
+
+
 def dispatcher(**kw):
     return LocalDispatcher(engine_loader=services.load_engine, **kw)
 
@@ -75,8 +85,12 @@ def test_a_new_requests_first_segment_goes_before_other_requests_tails():
 def test_backpressure_parks_a_job_whose_reader_is_slow():
     d = dispatcher(max_ahead=1)
     job = d.submit(request())
-    threading.Event().wait(0.3)
-    assert len(FakeEngine.calls) <= 2
+    work = d._active[job.id]
+    assert wait_for(lambda: work.parked), "the job was never parked with an unread chunk"
+    # parked: nothing of it is queued, and only the unread segment was synthesized
+    with d._cond:
+        assert not d._heap and work.parked
+    assert len(FakeEngine.calls) == 1
     assert len(list(job)) == job.total_segments
 
 

@@ -92,9 +92,30 @@ def test_errors_come_as_msgpack_when_asked(client, fake_voices):
     assert ormsgpack.unpackb(response.content)["detail"]
 
 
-def test_the_same_seed_gives_the_same_audio(client, fake_voices):
+def test_the_same_seed_gives_the_same_audio(client, fake_voices, monkeypatch):
+    # The fake engine ignores seeds, so here it is made to honour one (noise drawn from it, as a
+    # sampling engine's would be): the same audio then proves the seed reached the engine, and
+    # another seed must give other audio.
+    import numpy as np
+    from tests.fakes import FakeEngine
+
+    seeds = []
+    plain = FakeEngine.synthesize
+
+    def seeded(self, text, voice, *, sampling=None, **kwargs):
+        seed = sampling.seed if sampling is not None else None
+        seeds.append(seed)
+        audio = plain(self, text, voice, sampling=sampling, **kwargs)
+        rng = np.random.default_rng(seed)  # None: fresh entropy, different every call
+        return (audio + 0.05 * rng.standard_normal(audio.shape)).astype(np.float32)
+
+    monkeypatch.setattr(FakeEngine, "synthesize", seeded)
     body = {"text": "one two three", "format": "wav", "seed": 7}
-    assert body_of(tts(client, body)) == body_of(tts(client, body))
+    first, second = body_of(tts(client, body)), body_of(tts(client, body))
+    assert seeds and set(seeds) == {7}
+    assert first == second
+    assert body_of(tts(client, {**body, "seed": 8})) != first
+    assert body_of(tts(client, {"text": "one two three", "format": "wav"})) != first
 
 
 def test_health_answers_get_and_post(client):

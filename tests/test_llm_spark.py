@@ -93,7 +93,14 @@ def test_fsq_indices_and_codes_round_trip():
     codes = fsq.indices_to_codes(indices)
     assert fsq.codebook_size == 4096 and codes.abs().max() <= 1
     assert torch.equal(fsq.codes_to_indices(codes), indices)
-    assert torch.equal(fsq.codes_to_indices(fsq.quantize(codes * 3)), fsq.codes_to_indices(fsq.quantize(codes * 3)))
+    quantized = fsq.quantize(codes * 3)  # any input lands on a valid code of the grid
+    quantized_indices = fsq.codes_to_indices(quantized)
+    assert torch.equal(fsq.indices_to_codes(quantized_indices), quantized)
+    assert 0 <= quantized_indices.min() and quantized_indices.max() < fsq.codebook_size
+    # large inputs saturate at the grid's ends, zero stays zero (even levels: -1 ... 0.5)
+    assert torch.equal(fsq.quantize(torch.full((1, 6), 100.0)), torch.full((1, 6), 0.5))
+    assert torch.equal(fsq.quantize(torch.full((1, 6), -100.0)), torch.full((1, 6), -1.0))
+    assert torch.equal(fsq.quantize(torch.zeros(1, 6)), torch.zeros(1, 6))
 
 
 def test_detokenize_gives_320_samples_per_token(engine):

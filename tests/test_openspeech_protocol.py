@@ -197,6 +197,18 @@ def test_a_second_request_while_one_runs_is_refused_and_a_disconnect_cancels_wit
 
     first, busy = asyncio.run(scenario())
     FakeEngine.gate.set()
+    # wait until the dispatcher has let go of the job (cancelled, or, were it never cancelled,
+    # run to its end): only then is the count of segments final
+    from synthesis import services
+
+    dispatcher = services.get_dispatcher()
+    ended = threading.Event()
+    for _ in range(1000):
+        if dispatcher.stats()["active_jobs"] == 0:
+            ended.set()
+            break
+        ended.wait(0.01)
+    assert ended.is_set(), "the job never ended"
     assert first[:2] == ("audio", 1)
     assert busy[:2] == ("error", proto.INVALID_REQUEST) and b"already running" in busy[2]
     assert len(FakeEngine.calls) <= 2  # the first segment and at most the one in flight

@@ -1,0 +1,51 @@
+"""A job no worker takes within TTS_QUEUE_TIMEOUT ends with a clear error (Redis dispatch)."""
+import json
+
+import pytest
+
+from synthesis import services
+from synthesis.dispatch import SynthesisFailed
+from synthesis.dispatch import redis_streams
+from synthesis.types import SynthesisRequest, Turn, VoiceRef
+from ttsproject.processes import RedisServer
+
+pytestmark = pytest.mark.django_db
+
+VOICE = VoiceRef("fake_a", "fake", "fake_a")
+
+
+@pytest.fixture
+def stranded(tmp_path, monkeypatch, settings):
+    """A Redis dispatcher whose queued segments no worker takes (a worker is announced, none consumes)."""
+    import shutil
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    server = RedisServer(tmp_path).start()
+    enqueued = []
+    monkeypatch.setattr(redis_streams, "enqueue", lambda job_id, index, engine, background=False:
+                        enqueued.append((job_id, index, engine)))
+    settings.TTS_QUEUE_TIMEOUT = 0.5
+    dispatcher = redis_streams.CeleryDispatcher(server.url, queue_timeout=settings.TTS_QUEUE_TIMEOUT,
+                                                engine_class=services.registry.engine_class)
+    dispatcher.redis.set("tts:worker:ghost", json.dumps(["fake"]))  # admission sees a worker
+    services.set_dispatcher(dispatcher)
+    yield dispatcher, enqueued
+    services.set_dispatcher(None)
+    server.stop()
+
+
+def test_a_job_no_worker_takes_fails_with_the_queue_timeout(stranded, fake_voices):
+    dispatcher, enqueued = stranded
+    job = dispatcher.submit(SynthesisRequest([Turn(VOICE, "Nobody will say this.")]))
+    assert enqueued and enqueued[0][1] == 0  # it was queued
+    with pytest.raises(SynthesisFailed, match=r"no synthesis worker took the job within 0 s|within 1 s"):
+        list(job)
+    assert job.cancelled
+
+
+def test_over_http_the_queue_timeout_is_a_clear_error(stranded, client, fake_voices):
+    response = client.post("/v1/audio/speech", {"model": "tts-1", "voice": "fake_a", "input": "one two"},
+                           content_type="application/json")
+    assert response.status_code in (500, 503, 504)  # today 500 with code "synthesis_failed"
+    assert "no synthesis worker took the job" in response.json()["error"]["message"]
