@@ -75,9 +75,9 @@ def get_dispatcher() -> Dispatcher:
                 _dispatcher = LocalDispatcher(load_engine, workers=settings.TTS_WORKERS,
                                               max_ahead=settings.TTS_MAX_AHEAD,
                                               reader_timeout=settings.TTS_READER_TIMEOUT)
-                from .metrics import bind_dispatcher
+            from .metrics import bind_dispatcher
 
-                bind_dispatcher(lambda: _dispatcher.stats() if _dispatcher else {})
+            bind_dispatcher(lambda: _dispatcher.stats() if _dispatcher else {})
     return _dispatcher
 
 

@@ -237,7 +237,15 @@ class CeleryDispatcher(Dispatcher):
         self.redis.zremrangebyscore("tts:active", 0, now)
         estimates = self.redis.hvals("tts:estimate")
         return {"active_jobs": self.redis.zcard("tts:active"),
-                "queued_seconds": sum(float(v) for v in estimates)}
+                "queued_seconds": sum(float(v) for v in estimates),
+                "queued_segments": queued_segments(self.redis)}
+
+
+def queued_segments(redis_client) -> int:
+    """Segment tasks waiting in the engines' Celery queues (kombu keeps one list per queue and
+    priority, `tts.<engine>` and `tts.<engine>\\x06\\x16<priority>`)."""
+    return sum(redis_client.llen(name) for name in redis_client.scan_iter(f"{queue_for('')}*", count=100,
+                                                                          _type="list"))
 
 
 WORKER_TTL = 15  # seconds a worker's announcement lives; it renews it every third of that
