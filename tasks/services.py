@@ -31,6 +31,7 @@ from django.utils import timezone
 from synthesis import services as synthesis
 from synthesis.audio.encoders import make_encoder, to_pcm16, wav_header
 from synthesis.errors import Conflict, NotFound, Overloaded
+from synthesis.text.language import CJK_PUNCTUATION, HAN, KANA
 from synthesis.text.segment import sentences
 from synthesis.types import SynthesisRequest, Turn
 
@@ -38,6 +39,8 @@ from .models import TaskRecord
 
 logger = logging.getLogger(__name__)
 Status = TaskRecord.Status
+# a stored segment ending in CJK text joins the next without a space
+CJK_TEXT_END = re.compile(f"[{CJK_PUNCTUATION}{KANA}{HAN}]$")
 SEGMENT_CHARS = 400  # text per stored segment: the unit of progress and of resuming
 
 _local_jobs: dict[str, object] = {}  # step_id -> Job running in this process
@@ -60,7 +63,7 @@ def split_segments(text: str) -> list[str]:
             pieces.append(sentence[:cut].strip())
             sentence = sentence[cut:].strip()
         if pieces and len(pieces[-1]) + len(sentence) < SEGMENT_CHARS:
-            joiner = "" if re.search(r"[\u3000-\u30ff\u4e00-\u9fff]$", pieces[-1]) else " "
+            joiner = "" if CJK_TEXT_END.search(pieces[-1]) else " "
             pieces[-1] = f"{pieces[-1]}{joiner}{sentence}"
         elif sentence:
             pieces.append(sentence)
