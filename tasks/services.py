@@ -28,7 +28,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from synthesis import services as synthesis
+from synthesis.services import check_request, start_synthesis
 from synthesis.audio.encoders import make_encoder, to_pcm16, wav_header
 from synthesis.errors import Conflict, NotFound, Overloaded
 from synthesis.text.language import CJK_PUNCTUATION, HAN, KANA
@@ -72,7 +72,7 @@ def split_segments(text: str) -> list[str]:
 
 def create_task(step_id: str, request: SynthesisRequest, fmt: str, fields: dict) -> TaskRecord:
     """Record a task and start it. `fields` is the request as the client sent it (for display)."""
-    synthesis.check_request(request)
+    check_request(request)
     active = TaskRecord.objects.filter(status__in=TaskRecord.ACTIVE).count()
     if active >= settings.TTS_MAX_ACTIVE_TASKS:
         raise Overloaded(f"{active} tasks are pending or running (limit {settings.TTS_MAX_ACTIVE_TASKS}); "
@@ -153,7 +153,7 @@ def _run_segment(record: TaskRecord, template: SynthesisRequest, index: int) -> 
     """One segment synthesized in the background and stored; the record counts it."""
     text = record.params["segments"][index]
     request = replace(template, turns=[Turn(template.turns[0].voice, text)], background=True)
-    job = synthesis.start_synthesis(request)
+    job = start_synthesis(request)
     with _local_lock:
         _local_jobs[record.step_id] = job
     parts = []

@@ -281,7 +281,7 @@ def estimate_seconds(request: SynthesisRequest) -> float:
     return len(request.text) / 14.0 / max(request.speed, 0.25)
 
 
-def render_segment(redis_client, job_id: str, index: int, engine_loader) -> str:
+def render_planned_segment(redis_client, job_id: str, index: int, engine_loader) -> str:
     """Worker side: render one segment into the job's stream and queue the next one."""
     if redis_client.exists(key(job_id, "cancel")):
         return "cancelled"
