@@ -97,6 +97,7 @@ def transcribe(model, samples: np.ndarray, rate: int, language: str) -> str:
 def comparable(text: str, language: str) -> list[str]:
     """Units to score a transcript by, both sides normalized the same way: words (WER), or for
     Mandarin its Han characters and for Japanese its kana reading (CER; spelling-independent)."""
+    from synthesis.text.language import HAN
     from synthesis.text.normalize import normalize_sentence
 
     text = re.sub(r"\b(\d{1,2})\.(\d{2})\b(?!\d)", r"\1:\2", text)  # Whisper writes 10:30 as 10.30
@@ -104,7 +105,7 @@ def comparable(text: str, language: str) -> list[str]:
     if language == "zh":
         import zhconv
 
-        return re.findall(r"[\u4e00-\u9fff]", zhconv.convert(spoken, "zh-hans"))  # Whisper may write traditional
+        return re.findall(f"[{HAN}]", zhconv.convert(spoken, "zh-hans"))  # Whisper may write traditional
     if language == "ja":
         import pyopenjtalk
 

@@ -19,23 +19,6 @@ STREAM_FAILURES = Counter("tts_synthesis_failures", "Synthesis failures, before 
                           ["dialect", "stage"])
 ACTIVE_STREAMS = Gauge("tts_active_streams", "Open streaming responses and WebSocket sessions", ["dialect"])
 
-LIGHTTTS_PATHS = ("/inference_zero_shot", "/query_tts_model")
-OPENAI_PATHS = ("/v1/audio/speech", "/v1/models", "/v1/audio/voices")
-FISH_PATHS = ("/v1/tts", "/v1/references", "/v1/vqgan", "/v1/health", "/generate_audio_enhanced_async",
-              "/get_task_status", "/download_result", "/stop_generation", "/stop_async_task")
-
-
-def dialect_for(path: str) -> str:
-    if path.startswith(OPENAI_PATHS):
-        return "openai"
-    if path.startswith(LIGHTTTS_PATHS):
-        return "lighttts"
-    if path.startswith(FISH_PATHS):
-        return "fish"
-    if path.startswith("/api/"):
-        return "openspeech"
-    return "flashtts"
-
 
 def observe_job(dialect: str, engine: str, ttfa: float | None, seconds: float, audio_seconds: float) -> None:
     if ttfa is not None:

@@ -52,10 +52,9 @@ _worker_redis = None
 def worker_redis():
     global _worker_redis
     if _worker_redis is None:
-        import redis
+        from .redis_clients import WORKER_TIMEOUT, redis_client
 
-        _worker_redis = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=10, retry_on_timeout=True,
-                                             health_check_interval=10)
+        _worker_redis = redis_client(settings.REDIS_URL, WORKER_TIMEOUT)
     return _worker_redis
 
 
@@ -75,9 +74,9 @@ def get_dispatcher() -> Dispatcher:
                 _dispatcher = LocalDispatcher(load_engine, workers=settings.TTS_WORKERS,
                                               max_ahead=settings.TTS_MAX_AHEAD,
                                               reader_timeout=settings.TTS_READER_TIMEOUT)
-                from .metrics import bind_dispatcher
+            from .metrics import bind_dispatcher
 
-                bind_dispatcher(lambda: _dispatcher.stats() if _dispatcher else {})
+            bind_dispatcher(lambda: _dispatcher.stats() if _dispatcher else {})
     return _dispatcher
 
 

@@ -26,9 +26,9 @@ class Sessions:
         if not settings.REDIS_URL:
             return None
         if self._redis is None:
-            import redis
+            from .redis_clients import SESSION_TIMEOUT, redis_client
 
-            self._redis = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+            self._redis = redis_client(settings.REDIS_URL, SESSION_TIMEOUT)
         return self._redis
 
     def start(self, session_id: str, job) -> str:

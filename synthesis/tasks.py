@@ -7,9 +7,9 @@ from celery.signals import worker_init, worker_ready
              ignore_result=True)
 def render_segment(self, job_id: str, index: int) -> str:
     from . import services
-    from .dispatch.redis_streams import render_segment as render
+    from .dispatch.redis_streams import render_planned_segment
 
-    return render(services.worker_redis(), job_id, index, services.load_engine)
+    return render_planned_segment(services.worker_redis(), job_id, index, services.load_engine)
 
 
 @worker_init.connect

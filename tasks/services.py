@@ -28,9 +28,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from synthesis import services as synthesis
+from synthesis.services import check_request, start_synthesis
 from synthesis.audio.encoders import make_encoder, to_pcm16, wav_header
 from synthesis.errors import Conflict, NotFound, Overloaded
+from synthesis.text.language import CJK_PUNCTUATION, HAN, KANA
 from synthesis.text.segment import sentences
 from synthesis.types import SynthesisRequest, Turn
 
@@ -38,6 +39,8 @@ from .models import TaskRecord
 
 logger = logging.getLogger(__name__)
 Status = TaskRecord.Status
+# a stored segment ending in CJK text joins the next without a space
+CJK_TEXT_END = re.compile(f"[{CJK_PUNCTUATION}{KANA}{HAN}]$")
 SEGMENT_CHARS = 400  # text per stored segment: the unit of progress and of resuming
 
 _local_jobs: dict[str, object] = {}  # step_id -> Job running in this process
@@ -60,7 +63,7 @@ def split_segments(text: str) -> list[str]:
             pieces.append(sentence[:cut].strip())
             sentence = sentence[cut:].strip()
         if pieces and len(pieces[-1]) + len(sentence) < SEGMENT_CHARS:
-            joiner = "" if re.search(r"[\u3000-\u30ff\u4e00-\u9fff]$", pieces[-1]) else " "
+            joiner = "" if CJK_TEXT_END.search(pieces[-1]) else " "
             pieces[-1] = f"{pieces[-1]}{joiner}{sentence}"
         elif sentence:
             pieces.append(sentence)
@@ -69,7 +72,7 @@ def split_segments(text: str) -> list[str]:
 
 def create_task(step_id: str, request: SynthesisRequest, fmt: str, fields: dict) -> TaskRecord:
     """Record a task and start it. `fields` is the request as the client sent it (for display)."""
-    synthesis.check_request(request)
+    check_request(request)
     active = TaskRecord.objects.filter(status__in=TaskRecord.ACTIVE).count()
     if active >= settings.TTS_MAX_ACTIVE_TASKS:
         raise Overloaded(f"{active} tasks are pending or running (limit {settings.TTS_MAX_ACTIVE_TASKS}); "
@@ -150,7 +153,7 @@ def _run_segment(record: TaskRecord, template: SynthesisRequest, index: int) -> 
     """One segment synthesized in the background and stored; the record counts it."""
     text = record.params["segments"][index]
     request = replace(template, turns=[Turn(template.turns[0].voice, text)], background=True)
-    job = synthesis.start_synthesis(request)
+    job = start_synthesis(request)
     with _local_lock:
         _local_jobs[record.step_id] = job
     parts = []

@@ -65,7 +65,7 @@ def resolve_voice(name: str, *, text: str = "", openai_aliases: bool = False) ->
         voice = openai_voice(name.lower(), text)
     if voice is not None:
         return to_ref(voice)
-    engine = blend_engine(name)
+    engine = blend_engine_name(name)
     if engine is None:
         raise VoiceNotFound(f"voice {name!r} not found", field="voice")
     return VoiceRef(name, engine, name, blend_language(engine, name))
@@ -144,7 +144,7 @@ def blend_language(engine: str, spec: str) -> str:
     return first.language if first else ""
 
 
-def blend_engine(spec: str) -> str | None:
+def blend_engine_name(spec: str) -> str | None:
     """The enabled engine that can speak the blend `spec`, if any."""
     if "+" not in spec and "(" not in spec:
         return None
@@ -162,7 +162,7 @@ def blend_engine(spec: str) -> str | None:
 
 def add_blend(name: str, spec: str, *, created_by: str = "api") -> Voice:
     """Save a weighted blend of voicepacks (e.g. `jf_alpha(2)+jm_kumo(1)`) as a catalog voice."""
-    engine = blend_engine(spec)
+    engine = blend_engine_name(spec)
     if engine is None:
         raise InvalidInput(f"blend {spec!r} names voices no engine can blend", field="blend")
     language = blend_language(engine, spec)

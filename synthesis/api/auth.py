@@ -7,11 +7,11 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.utils.deprecation import MiddlewareMixin
 
+from .dialects import dialect_for
+
 PUBLIC_PATHS = {"/", "/ui", "/healthz", "/health", "/liveness", "/readiness", "/v1/health", "/api/healthz",
                 "/favicon.ico"}
-LIGHTTTS_PREFIXES = ("/inference_zero_shot", "/query_tts_model")
 PUBLIC_PREFIXES = ("/static/", "/admin/", "/media/", "/docs", "/openapi.json")  # /media/: staff session
-OPENAI_PREFIXES = ("/v1/audio/speech", "/v1/models", "/v1/audio/voices")
 
 
 def bearer_token(header: str) -> str:
@@ -29,9 +29,10 @@ def key_matches(token: str) -> bool:
 
 def error_body(path: str, message: str, code: str) -> dict:
     """An error outside any view (auth, limits), in the error shape of the path's dialect."""
-    if path.startswith(OPENAI_PREFIXES):
+    dialect = dialect_for(path)
+    if dialect == "openai":
         return {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}
-    if path.startswith(LIGHTTTS_PREFIXES):
+    if dialect == "lighttts":
         return {"message": message, "detail": message, "error_code": code.upper()}
     return {"detail": message}
 

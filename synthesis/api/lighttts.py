@@ -42,7 +42,7 @@ def model_names() -> list[str]:
     return [*settings.TTS_LIGHTTTS_MODELS, *settings.TTS_ENGINES]
 
 
-def engine_for(model_name: str) -> str:
+def engine_name_for(model_name: str) -> str:
     """The engine a tts_model_name means: an alias (`CosyVoice2` ...) or `default` is the engine that
     clones (TTS_CLONE_ENGINE); otherwise an enabled engine's name, which must be able to clone."""
     name = settings.TTS_LIGHTTTS_MODELS.get(model_name, model_name)
@@ -75,7 +75,7 @@ class ZeroShotView(LightView):
     async def post(self, request):
         data = self.validated(ZeroShotSerializer, request)
         text = services.check_text(data["tts_text"], field="tts_text")
-        engine = await sync_to_async(engine_for)(data["tts_model_name"])
+        engine = await sync_to_async(engine_name_for)(data["tts_model_name"])
         raw = await reference_bytes(None, data["prompt_wav"], "prompt_wav", "prompt_wav")
         voice = await cloned_voice(raw, "prompt_wav", engine=engine)
         rate = settings.TTS_LIGHTTTS_SAMPLE_RATE

@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .. import metrics
 from .auth import PUBLIC_PATHS, PUBLIC_PREFIXES, bearer_token, error_response, key_matches
+from .dialects import dialect_for
 
 UNITS = {"second": 1, "sec": 1, "s": 1, "minute": 60, "min": 60, "m": 60, "hour": 3600, "h": 3600}
 UNMETERED = ("/static/", "/admin/", "/metrics", "/favicon.ico")
@@ -87,7 +88,7 @@ class MetricsAndLimitsMiddleware(AsyncMiddleware):
         start = time.monotonic()
         response = await self.get_response(request)
         match = getattr(request, "resolver_match", None)
-        labels = {"endpoint": f"/{match.route}" if match else "unmatched", "dialect": metrics.dialect_for(path)}
+        labels = {"endpoint": f"/{match.route}" if match else "unmatched", "dialect": dialect_for(path)}
         metrics.REQUEST_COUNT.labels(**labels).inc()
         if response.streaming:
             response.streaming_content = _observed(response.streaming_content, labels, start, response.status_code)

@@ -15,7 +15,7 @@ from django.conf import settings
 
 from .. import services
 from ..api.common import cloned_voice
-from ..api.lighttts import engine_for, error_body
+from ..api.lighttts import engine_name_for, error_body
 from ..audio.encoders import to_pcm16
 from ..errors import PayloadTooLarge, TextTooLong, TTSError
 from ..types import SynthesisRequest, Turn
@@ -81,7 +81,7 @@ class BistreamConsumer(TTSConsumer):
     async def handle_init(self, data: dict):
         if "tts_text" in data:
             raise ProtocolError("send the init message (prompt_text, tts_model_name) first")
-        self.engine = await sync_to_async(engine_for)(str(data.get("tts_model_name") or "default"))
+        self.engine = await sync_to_async(engine_name_for)(str(data.get("tts_model_name") or "default"))
         self.state = AWAIT_AUDIO
 
     async def handle_audio(self, data: bytes | None):

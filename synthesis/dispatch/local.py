@@ -18,7 +18,7 @@ from .base import Dispatcher, Job
 
 logger = logging.getLogger(__name__)
 
-FIRST_SEGMENT, LATER_SEGMENT = 0, 1
+FIRST_SEGMENT_PRIORITY, LATER_SEGMENT_PRIORITY = 0, 1
 
 
 class _Work:
@@ -66,7 +66,7 @@ class LocalDispatcher(Dispatcher):
         job._on_cancel = lambda _job: self._cancelled(work)
         with self._cond:
             self._active[job.id] = work
-            self._push(LATER_SEGMENT if request.background else FIRST_SEGMENT, work)
+            self._push(LATER_SEGMENT_PRIORITY if request.background else FIRST_SEGMENT_PRIORITY, work)
         return job
 
     def _push(self, priority: int, work: _Work) -> None:
@@ -78,7 +78,7 @@ class LocalDispatcher(Dispatcher):
         with self._cond:
             if work.parked and work.job.buffered < self._max_ahead:
                 work.parked = False
-                self._push(LATER_SEGMENT, work)
+                self._push(LATER_SEGMENT_PRIORITY, work)
 
     def _cancelled(self, work: _Work) -> None:
         with self._cond:
@@ -121,7 +121,7 @@ class LocalDispatcher(Dispatcher):
                     work.parked = True
                     work.parked_at = time.monotonic()
                 else:
-                    self._push(LATER_SEGMENT, work)
+                    self._push(LATER_SEGMENT_PRIORITY, work)
 
     def _render(self, work: _Work, index: int, last: bool) -> None:
         """Put a segment's audio on its job piece by piece; a cancelled job stops the engine."""

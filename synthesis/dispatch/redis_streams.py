@@ -19,6 +19,7 @@ import uuid
 import numpy as np
 
 from .. import pipeline
+from ..redis_clients import RELAY_TIMEOUT, async_redis_client, redis_client
 from ..types import AudioChunk, SynthesisRequest
 from .base import Dispatcher, Job, SynthesisFailed
 
@@ -178,11 +179,7 @@ class RedisJob(Job):
 class CeleryDispatcher(Dispatcher):
     def __init__(self, redis_url: str, max_ahead: int = 4, queue_timeout: float = 120.0, engine_class=None,
                  reader_timeout: float = 60.0):
-        import redis
-        import redis.asyncio
-
-        self.redis = redis.Redis.from_url(redis_url, socket_timeout=5, retry_on_timeout=True,
-                                          health_check_interval=10)
+        self.redis = redis_client(redis_url, RELAY_TIMEOUT)
         self._redis_url = redis_url
         self._aredis = {}
         self.max_ahead = max_ahead
@@ -193,13 +190,10 @@ class CeleryDispatcher(Dispatcher):
     @property
     def aredis(self):
         """An asyncio client for the running loop (a client is bound to the loop it was made on)."""
-        import redis.asyncio
-
         loop = asyncio.get_running_loop()
         client = self._aredis.get(id(loop))
         if client is None:
-            client = redis.asyncio.Redis.from_url(self._redis_url, socket_timeout=5, retry_on_timeout=True,
-                                                  health_check_interval=10)
+            client = async_redis_client(self._redis_url, RELAY_TIMEOUT)
             self._aredis = {id(loop): client}
         return client
 
@@ -237,7 +231,15 @@ class CeleryDispatcher(Dispatcher):
         self.redis.zremrangebyscore("tts:active", 0, now)
         estimates = self.redis.hvals("tts:estimate")
         return {"active_jobs": self.redis.zcard("tts:active"),
-                "queued_seconds": sum(float(v) for v in estimates)}
+                "queued_seconds": sum(float(v) for v in estimates),
+                "queued_segments": queued_segments(self.redis)}
+
+
+def queued_segments(redis_client) -> int:
+    """Segment tasks waiting in the engines' Celery queues (kombu keeps one list per queue and
+    priority, `tts.<engine>` and `tts.<engine>\\x06\\x16<priority>`)."""
+    return sum(redis_client.llen(name) for name in redis_client.scan_iter(f"{queue_for('')}*", count=100,
+                                                                          _type="list"))
 
 
 WORKER_TTL = 15  # seconds a worker's announcement lives; it renews it every third of that
@@ -273,7 +275,7 @@ def estimate_seconds(request: SynthesisRequest) -> float:
     return len(request.text) / 14.0 / max(request.speed, 0.25)
 
 
-def render_segment(redis_client, job_id: str, index: int, engine_loader) -> str:
+def render_planned_segment(redis_client, job_id: str, index: int, engine_loader) -> str:
     """Worker side: render one segment into the job's stream and queue the next one."""
     if redis_client.exists(key(job_id, "cancel")):
         return "cancelled"

@@ -13,6 +13,7 @@ import numpy as np
 from scipy.special import expit
 
 from ..audio import effects
+from ..audio.mel import slaney_mel_filters
 
 RATE = 16000
 N_FFT, HOP, N_MELS = 400, 160, 40
@@ -52,30 +53,7 @@ def convert(cache: Path) -> Path:
     return out
 
 
-def _mel_filters() -> np.ndarray:
-    """Slaney-style mel filterbank (as librosa's default), shape (N_MELS, N_FFT // 2 + 1)."""
-    def hz_to_mel(f):
-        f = np.asarray(f, dtype=np.float64)
-        mel = f / (200.0 / 3)
-        log = f >= 1000.0
-        return np.where(log, 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (np.log(6.4) / 27.0), mel)
-
-    def mel_to_hz(m):
-        m = np.asarray(m, dtype=np.float64)
-        f = m * (200.0 / 3)
-        log = m >= 15.0
-        return np.where(log, 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0)), f)
-
-    fft_freqs = np.linspace(0, RATE / 2, N_FFT // 2 + 1)
-    mel_f = mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(RATE / 2), N_MELS + 2))
-    fdiff = np.diff(mel_f)
-    ramps = mel_f[:, None] - fft_freqs[None, :]
-    weights = np.maximum(0, np.minimum(-ramps[:-2] / fdiff[:-1, None], ramps[2:] / fdiff[1:, None]))
-    weights *= (2.0 / (mel_f[2:N_MELS + 2] - mel_f[:N_MELS]))[:, None]
-    return weights.astype(np.float32)
-
-
-_FILTERS = _mel_filters()
+_FILTERS = slaney_mel_filters(RATE, N_FFT, N_MELS, 0.0, RATE / 2).T  # (N_MELS, N_FFT // 2 + 1)
 _WINDOW = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)  # periodic hann
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...text.language import HAN_CHAR
 from ..base import (CAP_CLONE, CAP_MULTILINGUAL, CAP_SAMPLING, CAP_SEEDED, CAP_STREAM, Engine, EngineError,
                     EngineOptions, EngineVoice, SamplingParams, SynthesizeFromStream)
 from .backends import make_backend
@@ -59,7 +60,7 @@ def marker(name: str) -> str:
 
 def seconds_for(text: str) -> float:
     """A generous duration for the token budget: CJK characters take longer than letters."""
-    cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff")
+    cjk = len(HAN_CHAR.findall(text))
     return 1.0 + 2.0 * (cjk * 0.3 + (len(text) - cjk) / 12)
 
 
