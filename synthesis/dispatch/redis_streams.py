@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import pipeline
 from ..redis_clients import RELAY_TIMEOUT, async_redis_client, redis_client
+from ..errors import Overloaded
 from ..types import AudioChunk, SynthesisRequest
 from .base import Dispatcher, Job, SynthesisFailed
 
@@ -109,19 +110,29 @@ class RedisJob(Job):
         if self.started and waited > WORKER_LOST_SECONDS:
             return "the synthesis worker stopped (no heartbeat)"
         if waited > self.dispatcher.queue_timeout:
-            return f"no synthesis worker took the job within {self.dispatcher.queue_timeout:.0f} s"
+            # every worker is busy or gone: a capacity condition the client may retry, not a failure
+            raise Overloaded(f"no synthesis worker took the job within {self.dispatcher.queue_timeout:g} s; "
+                             "retry shortly", retry_after=max(1, round(self.dispatcher.queue_timeout / 4)))
         return None
 
     def _idle(self, client, waited: float) -> None:
         """No chunk for a while: raise if the job's worker is gone or none took it."""
-        reason = self._timed_out(client, waited)
+        try:
+            reason = self._timed_out(client, waited)
+        except Overloaded:
+            self.cancel()
+            raise
         if reason:
             self.cancel()
             raise SynthesisFailed(reason)
 
+    @staticmethod
+    def _segment_end(fields: dict) -> bool:
+        return fields.get(b"end", fields.get("end", b"1")) in (b"1", "1")
+
     def _accept(self, client, fields: dict) -> AudioChunk:
         chunk = self._decode(fields)
-        self._after_chunk(client, fields.get(b"end", fields.get("end", b"1")) in (b"1", "1"))
+        self._after_chunk(client, self._segment_end(fields))
         return chunk
 
     def __iter__(self):
@@ -162,7 +173,9 @@ class RedisJob(Job):
                 continue
             for entry_id, fields in reply[0][1]:
                 last_id, waited_since = entry_id, time.monotonic()
-                chunk = await asyncio.to_thread(self._accept, sync, fields)
+                chunk = self._decode(fields)
+                if self._segment_end(fields):  # Redis bookkeeping once per segment, off the loop
+                    await asyncio.to_thread(self._after_chunk, sync, True)
                 yield chunk
                 if chunk.last:
                     self._finish_reading()
