@@ -1,6 +1,6 @@
 """LLM engine benchmark: Orpheus's machinery (streamed SNAC decode, batching, backends) on CPU.
 
-Random checkpoints in the real layouts (synthesis/engines/llm/tiny.py: a 4-layer, 256-wide Llama
+Random checkpoints in the real layouts (tests/llm_checkpoints.py: a 4-layer, 256-wide Llama
 with Orpheus's tokens, and a small 24 kHz SNAC) run through the real engine code; end of speech is
 switched off so every run generates exactly the tokens asked for. Absolute speeds say nothing
 about a 3B model on a GPU; the ratios, measured side by side in one run (medians over repeats),
@@ -21,7 +21,7 @@ from bench.common import median, setup_django
 
 def build_engine(folder: Path, **extra):
     from synthesis.engines.base import EngineOptions
-    from synthesis.engines.llm import tiny
+    from tests import llm_checkpoints as tiny
     from synthesis.engines.llm.orpheus import OrpheusEngine
 
     model, snac = folder / "orpheus", folder / "snac"

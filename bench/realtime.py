@@ -38,7 +38,7 @@ def http_first_byte(url: str, path: str, body: dict) -> float:
 def ws_first_frame(url: str, voice: str, text: str) -> float:
     import websockets
 
-    from synthesis import protocol_openspeech as proto
+    from tests import openspeech_client
 
     async def run():
         request = {"app": {"appid": "a", "token": "t", "cluster": "c"}, "user": {"uid": "u"},
@@ -47,9 +47,9 @@ def ws_first_frame(url: str, voice: str, text: str) -> float:
         start = time.perf_counter()
         first = None
         async with websockets.connect(url.replace("http", "ws") + "/api/v1/tts/ws_binary", ping_interval=None) as ws:
-            await ws.send(proto.build_client_frame(request))
+            await ws.send(openspeech_client.build_client_frame(request))
             while True:
-                kind, number, payload = proto.parse_server_frame(await ws.recv())
+                kind, number, payload = openspeech_client.parse_server_frame(await ws.recv())
                 if kind == "audio" and payload and first is None:
                     first = time.perf_counter() - start
                 if kind != "audio" or number < 0:

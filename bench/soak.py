@@ -92,16 +92,16 @@ class Soak:
     def ws_binary(self):
         import websockets
 
-        from synthesis import protocol_openspeech as proto
+        from tests import openspeech_client
 
         async def run():
             async with websockets.connect(self.url.replace("http", "ws") + "/api/v1/tts/ws_binary",
                                           ping_interval=None) as ws:
-                await ws.send(proto.build_client_frame({"audio": {"voice_type": "joe", "encoding": "mp3"},
+                await ws.send(openspeech_client.build_client_frame({"audio": {"voice_type": "joe", "encoding": "mp3"},
                                                         "request": {"reqid": "r", "text": "Hi there.",
                                                                     "operation": "submit"}}))
                 while True:
-                    kind, number, _ = proto.parse_server_frame(await ws.recv())
+                    kind, number, _ = openspeech_client.parse_server_frame(await ws.recv())
                     if kind != "audio" or number < 0:
                         return kind
 
@@ -127,12 +127,12 @@ class Soak:
     def ws_leave_mid_synthesis(self):
         import websockets
 
-        from synthesis import protocol_openspeech as proto
+        from tests import openspeech_client
 
         async def run():
             async with websockets.connect(self.url.replace("http", "ws") + "/api/v1/tts/ws_binary",
                                           ping_interval=None) as ws:
-                await ws.send(proto.build_client_frame({"audio": {"voice_type": "joe", "encoding": "mp3"},
+                await ws.send(openspeech_client.build_client_frame({"audio": {"voice_type": "joe", "encoding": "mp3"},
                                                         "request": {"reqid": "r", "text": TEXT * 3,
                                                                     "operation": "submit"}}))
                 await ws.recv()

@@ -1,6 +1,6 @@
 """Spark-TTS benchmark: cloning, streamed BiCodec decode and batching on CPU.
 
-A random release in the real layout (synthesis/engines/llm/tiny.py, with a 4-layer, 256-wide
+A random release in the real layout (tests/llm_checkpoints.py, with a 4-layer, 256-wide
 Qwen2) runs through the real engine code; the end markers are switched off so every run
 generates exactly the tokens asked for. Absolute speeds say nothing about the 0.5B model on a
 GPU; the ratios, measured side by side in one run (medians over repeats), say what the
@@ -25,7 +25,7 @@ from bench.llm import first_and_total, throughput
 
 def build_engine(folder: Path, **extra):
     from synthesis.engines.base import EngineOptions
-    from synthesis.engines.llm import tiny
+    from tests import llm_checkpoints as tiny
     from synthesis.engines.llm.spark import SparkEngine
 
     if not folder.exists():

@@ -97,16 +97,6 @@ def _gunzip(data: bytes) -> bytes:
     return out
 
 
-def build_client_frame(payload: dict, compress: bool = True) -> bytes:
-    """What a client sends (used by tests and the benchmark client)."""
-    body = json.dumps(payload).encode()
-    if compress:
-        body = gzip.compress(body)
-    header = bytes([(VERSION << 4) | 1, FULL_CLIENT_REQUEST << 4,
-                    (JSON_SERIALIZATION << 4) | (GZIP if compress else NO_COMPRESSION), 0])
-    return header + struct.pack(">I", len(body)) + body
-
-
 def audio_frame(sequence: int, audio: bytes) -> bytes:
     """An audio-only response: positive sequence numbers, negative on the last."""
     flags = 0b0011 if sequence < 0 else 0b0001
@@ -118,19 +108,3 @@ def error_frame(code: int, message: str) -> bytes:
     body = gzip.compress(json.dumps({"code": code, "message": message}).encode())
     header = bytes([(VERSION << 4) | 1, ERROR_RESPONSE << 4, (JSON_SERIALIZATION << 4) | GZIP, 0])
     return header + struct.pack(">II", code, len(body)) + body
-
-
-def parse_server_frame(frame: bytes) -> tuple[str, int, bytes]:
-    """(kind, sequence or code, audio bytes or decoded message) of a server frame (tests, clients)."""
-    header_size = frame[0] & 0x0F
-    message_type, flags = frame[1] >> 4, frame[1] & 0x0F
-    payload = frame[header_size * 4:]
-    if message_type == AUDIO_ONLY_RESPONSE:
-        if flags == 0:
-            return "ack", 0, b""
-        sequence, size = struct.unpack(">iI", payload[:8])
-        return "audio", sequence, payload[8:8 + size]
-    if message_type == ERROR_RESPONSE:
-        code, size = struct.unpack(">II", payload[:8])
-        return "error", code, gzip.decompress(payload[8:8 + size])
-    return "other", 0, payload

@@ -72,7 +72,7 @@ def real_voices(db):
 @pytest.fixture(scope="session")
 def checkpoints(tmp_path_factory):
     """Tiny random Orpheus + SNAC checkpoints in the layouts --model_path / --snac_path read."""
-    from synthesis.engines.llm import tiny
+    from tests import llm_checkpoints as tiny
 
     root = tmp_path_factory.mktemp("llm")
     return {"model_path": tiny.make_orpheus(root / "orpheus"), "snac_path": tiny.make_snac(root / "snac")}
@@ -81,6 +81,6 @@ def checkpoints(tmp_path_factory):
 @pytest.fixture(scope="session")
 def spark_release(tmp_path_factory):
     """A tiny random Spark-TTS release (config.yaml, BiCodec/, LLM/, wav2vec2-large-xlsr-53/)."""
-    from synthesis.engines.llm import tiny
+    from tests import llm_checkpoints as tiny
 
     return tiny.make_spark(tmp_path_factory.mktemp("spark") / "Spark-TTS-0.5B")

@@ -13,7 +13,7 @@ import requests
 import websockets
 
 from bench.common import error_rate_of, transcribe, whisper_model
-from synthesis import protocol_openspeech as proto
+from tests import openspeech_client
 from tests.audio import decode
 from tests.liveserver import LiveServer
 
@@ -295,9 +295,9 @@ def test_openspeech_binary_submit_and_query(base_url, whisper):
         async with websockets.connect(base_url.replace("http", "ws") + "/api/v1/tts/ws_binary",
                                       additional_headers={"Authorization": "Bearer; access_token"},
                                       ping_interval=None) as ws:
-            await ws.send(proto.build_client_frame(request))
+            await ws.send(openspeech_client.build_client_frame(request))
             while True:
-                kind, number, payload = proto.parse_server_frame(await ws.recv())
+                kind, number, payload = openspeech_client.parse_server_frame(await ws.recv())
                 assert kind == "audio", payload
                 audio += payload
                 if number < 0:

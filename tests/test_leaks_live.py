@@ -12,7 +12,7 @@ import requests
 import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
-from synthesis import protocol_openspeech as proto
+from tests import openspeech_client
 from tests.liveserver import LiveServer
 
 pytestmark = [pytest.mark.live_server, pytest.mark.real_engine]
@@ -107,14 +107,14 @@ def test_websocket_slots_come_back_however_the_clients_leave(server):
 
     async def leave_mid_synthesis():
         async with websockets.connect(ws_url(server), ping_interval=None) as ws:
-            await ws.send(proto.build_client_frame(request))
+            await ws.send(openspeech_client.build_client_frame(request))
             await ws.recv()  # the first frame, then gone with synthesis still running
 
     async def break_the_handler():
         async with websockets.connect(ws_url(server), ping_interval=None) as ws:
             for _ in range(5):
                 await ws.send(nested_frame(100_000))
-                kind, code, _ = proto.parse_server_frame(await ws.recv())
+                kind, code, _ = openspeech_client.parse_server_frame(await ws.recv())
                 assert kind == "error"
 
     for _ in range(4):  # more than TTS_WS_MAX_CONNECTIONS (3) of each
@@ -125,9 +125,9 @@ def test_websocket_slots_come_back_however_the_clients_leave(server):
 
     async def still_served():
         async with websockets.connect(ws_url(server), ping_interval=None) as ws:
-            await ws.send(proto.build_client_frame({**request, "request": {**request["request"], "text": "Hi."}}))
+            await ws.send(openspeech_client.build_client_frame({**request, "request": {**request["request"], "text": "Hi."}}))
             while True:
-                kind, number, _ = proto.parse_server_frame(await ws.recv())
+                kind, number, _ = openspeech_client.parse_server_frame(await ws.recv())
                 if kind != "audio" or number < 0:
                     return kind
 

@@ -8,7 +8,7 @@ import concurrent.futures
 import pytest
 import requests
 
-from synthesis.engines.llm import tiny
+from tests import llm_checkpoints as tiny
 from tests.audio import decode
 from tests.liveserver import LiveServer
 from ttsproject.processes import CeleryWorker, RedisServer

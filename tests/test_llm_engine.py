@@ -1,6 +1,6 @@
 """The LLM engine family on CPU: tiny random Orpheus + SNAC checkpoints, loaded by the real code.
 
-The checkpoints are written once per session (synthesis/engines/llm/tiny.py) in the layouts a
+The checkpoints are written once per session (tests/llm_checkpoints.py) in the layouts a
 user's downloaded weights have, and loaded through --model_path / --snac_path, the registry and
 the serve command. Random weights speak noise, so the tests check what the machinery owes:
 decodable audio at 24 kHz whose length matches the generated frames, constraint-valid tokens,
@@ -280,13 +280,13 @@ def test_session_stream_and_openspeech_websocket(client, orpheus_voices, transac
     check_audio(body_of(response), "mp3")
 
     from tests.test_openspeech_protocol import REQUEST, communicate
-    from synthesis import protocol_openspeech as proto
+    from tests import openspeech_client
 
     request = json.loads(json.dumps(REQUEST))
     request["audio"]["voice_type"] = "mia"
     request["audio"]["encoding"] = "wav"
     request["request"]["operation"] = "query"
-    _, _, replies = asyncio.run(communicate([proto.build_client_frame(request)]))
+    _, _, replies = asyncio.run(communicate([openspeech_client.build_client_frame(request)]))
     assert replies[-1][0] == "audio"
     check_audio(replies[-1][2], "wav")
 

@@ -1,7 +1,7 @@
 """The Spark-TTS engine: BiCodec written to the release's layout, zero-shot cloning through
 every cloning dialect, preset voices, constrained sampling, seeded and streamed audio.
 
-The release is tiny and random (synthesis/engines/llm/tiny.py): it speaks noise, so tests check
+The release is tiny and random (tests/llm_checkpoints.py): it speaks noise, so tests check
 what the machinery guarantees (layouts, token ranges, rates, lengths, determinism, streaming).
 """
 import base64

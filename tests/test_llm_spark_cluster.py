@@ -5,7 +5,7 @@ import base64
 import pytest
 import requests
 
-from synthesis.engines.llm import tiny
+from tests import llm_checkpoints as tiny
 from tests.audio import decode, tone_wav
 from tests.liveserver import LiveServer
 from ttsproject.processes import CeleryWorker, RedisServer

@@ -9,6 +9,8 @@ from channels.testing import WebsocketCommunicator
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from synthesis import protocol_openspeech as proto
+
+from tests import openspeech_client
 from tests.audio import decode
 
 REQUEST = {"app": {"appid": "id", "token": "t", "cluster": "volcano_icl"}, "user": {"uid": "u"},
@@ -19,8 +21,8 @@ REQUEST = {"app": {"appid": "id", "token": "t", "cluster": "volcano_icl"}, "user
 
 
 def test_a_client_frame_round_trips():
-    assert proto.parse_client_frame(proto.build_client_frame(REQUEST)).payload == REQUEST
-    assert proto.parse_client_frame(proto.build_client_frame(REQUEST, compress=False)).payload == REQUEST
+    assert proto.parse_client_frame(openspeech_client.build_client_frame(REQUEST)).payload == REQUEST
+    assert proto.parse_client_frame(openspeech_client.build_client_frame(REQUEST, compress=False)).payload == REQUEST
 
 
 @pytest.mark.parametrize("frame, reason", [
@@ -56,9 +58,9 @@ def test_the_parser_survives_bad_bodies_behind_a_valid_header(body, flags, compr
 
 
 def test_error_and_audio_frames_parse_back():
-    assert proto.parse_server_frame(proto.audio_frame(3, b"abc")) == ("audio", 3, b"abc")
-    assert proto.parse_server_frame(proto.audio_frame(-4, b"")) == ("audio", -4, b"")
-    kind, code, message = proto.parse_server_frame(proto.error_frame(3001, "bad"))
+    assert openspeech_client.parse_server_frame(proto.audio_frame(3, b"abc")) == ("audio", 3, b"abc")
+    assert openspeech_client.parse_server_frame(proto.audio_frame(-4, b"")) == ("audio", -4, b"")
+    kind, code, message = openspeech_client.parse_server_frame(proto.error_frame(3001, "bad"))
     assert kind == "error" and code == 3001 and json.loads(message)["message"] == "bad"
 
 
@@ -84,7 +86,7 @@ async def receive_until_last(communicator):
         if message["type"] == "websocket.close":
             replies.append(("close", message.get("code"), b""))
             return replies
-        kind, number, payload = proto.parse_server_frame(message["bytes"])
+        kind, number, payload = openspeech_client.parse_server_frame(message["bytes"])
         replies.append((kind, number, payload))
         if kind == "error" or number < 0:
             return replies
@@ -92,7 +94,7 @@ async def receive_until_last(communicator):
 
 @pytest.mark.django_db(transaction=True)
 def test_submit_streams_numbered_audio_frames_ending_negative(fake_voices):
-    _, _, replies = asyncio.run(communicate([proto.build_client_frame(REQUEST)]))
+    _, _, replies = asyncio.run(communicate([openspeech_client.build_client_frame(REQUEST)]))
     sequences = [n for kind, n, _ in replies]
     assert sequences[-1] < 0 and sequences[:-1] == list(range(1, len(sequences)))
     audio = b"".join(p for _, _, p in replies)
@@ -105,15 +107,15 @@ def test_query_answers_with_one_last_frame(fake_voices):
     query = json.loads(json.dumps(REQUEST))
     query["request"]["operation"] = "query"
     query["audio"]["encoding"] = "wav"
-    _, _, replies = asyncio.run(communicate([proto.build_client_frame(query)]))
+    _, _, replies = asyncio.run(communicate([openspeech_client.build_client_frame(query)]))
     assert [(kind, n) for kind, n, _ in replies] == [("audio", -1)]
     assert decode(replies[0][2], "wav")[1] == 16000
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_bad_frame_gets_an_error_frame_and_the_connection_stays_usable(fake_voices):
-    frames = [b"\x00garbage", "text is not allowed", proto.build_client_frame({"request": {"text": ""}}),
-              proto.build_client_frame(REQUEST)]
+    frames = [b"\x00garbage", "text is not allowed", openspeech_client.build_client_frame({"request": {"text": ""}}),
+              openspeech_client.build_client_frame(REQUEST)]
     _, _, replies = asyncio.run(communicate(frames))
     kinds = [(kind, n) for kind, n, _ in replies]
     assert kinds[:3] == [("error", proto.INVALID_REQUEST), ("error", proto.INVALID_REQUEST),
@@ -143,7 +145,7 @@ def test_the_api_key_is_checked_in_the_handshake(fake_voices, settings):
     (error,), closed = asyncio.run(wrong_key())
     assert error[:2] == ("error", proto.UNAUTHORIZED)  # why, then close 4401
     assert closed == {"type": "websocket.close", "code": 4401}
-    connected, _, replies = asyncio.run(communicate([proto.build_client_frame(REQUEST)],
+    connected, _, replies = asyncio.run(communicate([openspeech_client.build_client_frame(REQUEST)],
                                                     headers=[(b"authorization", b"Bearer; k")]))
     assert connected and replies[-1][1] < 0
 
@@ -164,7 +166,7 @@ def test_connections_over_the_limit_are_refused_with_a_close_code(fake_voices, s
         return error, closed
 
     error, closed = asyncio.run(scenario())
-    assert proto.parse_server_frame(error["bytes"])[1] == proto.TOO_MANY_CONNECTIONS
+    assert openspeech_client.parse_server_frame(error["bytes"])[1] == proto.TOO_MANY_CONNECTIONS
     assert closed == {"type": "websocket.close", "code": 4503}  # 1013 is not a code a server may send
 
 
@@ -188,10 +190,10 @@ def test_a_second_request_while_one_runs_is_refused_and_a_disconnect_cancels_wit
     async def scenario():
         communicator = WebsocketCommunicator(application, "/api/v1/tts/ws_binary")
         assert (await communicator.connect())[0]
-        await communicator.send_to(bytes_data=proto.build_client_frame(long_request))
-        first = proto.parse_server_frame(await communicator.receive_from(timeout=10))
-        await communicator.send_to(bytes_data=proto.build_client_frame(REQUEST))
-        busy = proto.parse_server_frame(await communicator.receive_from(timeout=10))
+        await communicator.send_to(bytes_data=openspeech_client.build_client_frame(long_request))
+        first = openspeech_client.parse_server_frame(await communicator.receive_from(timeout=10))
+        await communicator.send_to(bytes_data=openspeech_client.build_client_frame(REQUEST))
+        busy = openspeech_client.parse_server_frame(await communicator.receive_from(timeout=10))
         await communicator.disconnect()
         return first, busy
 

@@ -8,7 +8,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from synthesis import protocol_openspeech as proto
+from tests import openspeech_client
 from tests.audio import decode, tone_wav
 from tests.liveserver import LiveServer
 
@@ -86,9 +86,9 @@ def test_the_openspeech_client_submits_and_queries(server):
         audio, sequences = b"", []
         async with websockets.connect(uri, additional_headers={"Authorization": "Bearer; secret"},
                                       ping_interval=None) as ws:
-            await ws.send(proto.build_client_frame(request))
+            await ws.send(openspeech_client.build_client_frame(request))
             while True:
-                kind, number, payload = proto.parse_server_frame(await ws.recv())
+                kind, number, payload = openspeech_client.parse_server_frame(await ws.recv())
                 assert kind == "audio", payload
                 sequences.append(number)
                 audio += payload

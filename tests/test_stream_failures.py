@@ -8,6 +8,8 @@ import pytest
 from prometheus_client import REGISTRY
 
 from synthesis import protocol_openspeech as proto
+
+from tests import openspeech_client
 from tests.audio import body_of, decode, tone_wav
 from tests.fakes import FakeEngine
 
@@ -100,8 +102,8 @@ def test_the_binary_websocket_reports_a_failure_in_an_error_frame(broken):
         assert (await communicator.connect())[0]
         request = {"audio": {"voice_type": "fake_a", "encoding": "wav"},
                    "request": {"reqid": "r", "text": FIRST_FAILS, "operation": "submit"}}
-        await communicator.send_to(bytes_data=proto.build_client_frame(request))
-        kind, code, payload = proto.parse_server_frame(await communicator.receive_from(timeout=10))
+        await communicator.send_to(bytes_data=openspeech_client.build_client_frame(request))
+        kind, code, payload = openspeech_client.parse_server_frame(await communicator.receive_from(timeout=10))
         await communicator.disconnect()
         return kind, code, payload
 

@@ -70,7 +70,7 @@ _DATE = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\b")
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
 _TIME = re.compile(r"\b(\d{1,2})[:h](\d{2})\b")
 _ORDINAL = re.compile(r"\b(\d+)(?:[ºª°]|(?:er|re|ère|e|ème)\b)")
-_NEGATIVE = re.compile(rf"(?<![\w\d])-(?=\d)")
+_NEGATIVE = re.compile(r"(?<![\w\d])-(?=\d)")
 _NUMBER = re.compile(NUM)
 _RANGE = re.compile(r"(?<=\d)\s?[-–]\s?(?=\d)")
 

@@ -125,8 +125,8 @@ def _tiny_bicodec(folder: Path, features: int, semantic_codebook: int, fsq_level
     import yaml
     from safetensors.torch import save_file
 
-    from .bicodec import BiCodec
-    from .bicodec_blocks import FeatureDecoder
+    from synthesis.engines.llm.bicodec import BiCodec
+    from synthesis.engines.llm.bicodec_blocks import FeatureDecoder
 
     vocos = {"vocos_dim": 32, "vocos_intermediate_dim": 64, "vocos_num_layers": 2, "sample_ratios": [1, 1]}
     config = {"audio_tokenizer": {
