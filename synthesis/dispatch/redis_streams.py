@@ -19,8 +19,8 @@ import uuid
 import numpy as np
 
 from .. import pipeline
-from ..redis_clients import RELAY_TIMEOUT, async_redis_client, redis_client
 from ..errors import Overloaded
+from ..redis_clients import RELAY_TIMEOUT, async_redis_client, redis_client
 from ..types import AudioChunk, SynthesisRequest
 from .base import Dispatcher, Job, SynthesisFailed
 
@@ -119,12 +119,11 @@ class RedisJob(Job):
         """No chunk for a while: raise if the job's worker is gone or none took it."""
         try:
             reason = self._timed_out(client, waited)
-        except Overloaded:
+            if reason:
+                raise SynthesisFailed(reason)
+        except (SynthesisFailed, Overloaded):
             self.cancel()
             raise
-        if reason:
-            self.cancel()
-            raise SynthesisFailed(reason)
 
     @staticmethod
     def _segment_end(fields: dict) -> bool:
