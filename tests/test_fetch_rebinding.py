@@ -64,16 +64,21 @@ def test_a_host_that_rebinds_to_loopback_after_the_check_is_not_connected_to_the
     assert hits == []  # nothing reached the loopback server
 
 
-def test_a_host_that_resolves_to_loopback_at_the_check_is_refused(monkeypatch, loopback_server):
-    port, hits = loopback_server
+def resolve_to_loopback(monkeypatch, name: str, port: int) -> None:
+    """`name` resolves to the local server; every other name as usual."""
     real_getaddrinfo = socket.getaddrinfo
 
-    def loopback(host, *args, **kwargs):
-        if host != "rebind.example":
+    def resolve(host, *args, **kwargs):
+        if host != name:
             return real_getaddrinfo(host, *args, **kwargs)
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
 
-    monkeypatch.setattr(socket, "getaddrinfo", loopback)
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+
+
+def test_a_host_that_resolves_to_loopback_at_the_check_is_refused(monkeypatch, loopback_server):
+    port, hits = loopback_server
+    resolve_to_loopback(monkeypatch, "rebind.example", port)
     with pytest.raises(InvalidInput, match="loopback"):
         fetch.fetch_url(f"http://rebind.example:{port}/voice.wav", "reference_audio", IntakeLimits(url_timeout=5))
     assert hits == []
@@ -82,14 +87,7 @@ def test_a_host_that_resolves_to_loopback_at_the_check_is_refused(monkeypatch, l
 def test_the_checked_address_is_where_the_bytes_come_from(monkeypatch, loopback_server):
     """The positive control: an allowlisted name resolving to the local server is fetched from it."""
     port, hits = loopback_server
-    real_getaddrinfo = socket.getaddrinfo
-
-    def local(host, *args, **kwargs):
-        if host != "voices.example":
-            return real_getaddrinfo(host, *args, **kwargs)
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", local)
+    resolve_to_loopback(monkeypatch, "voices.example", port)
     body = fetch.fetch_url(f"http://voices.example:{port}/v.wav", "reference_audio",
                            IntakeLimits(url_timeout=5, url_allowlist=("voices.example",)))
     assert body == b"secret from loopback" and hits == ["/v.wav"]
