@@ -1,7 +1,10 @@
 import re
 
+import pytest
+
 from synthesis.text import segment_text, split_roles
 from synthesis.text.segment import FIRST_SEGMENT_UNITS, units
+from synthesis.text.sentences import sentences, split_sentences
 
 LONG = ("When the quiet evening settled over the harbor, the fishermen pulled their boats onto the sand "
         "and began to mend their nets by lantern light. Children ran between the hulls. Somewhere a radio "
@@ -69,3 +72,19 @@ def test_it_refuses_text_before_the_first_role_tag():
 
     with pytest.raises(RoleTagError):
         split_roles("hello <role:a> there")
+
+
+@pytest.mark.parametrize("text", ["It costs 3.5 dollars. Ok!", 'He said "hi." Then left.\n\nNew para',
+                                  "你好。今天是晴天！“好的。”然后", "a; b… c?! d", "", "   "])
+def test_sentence_splitting_loses_nothing(text):
+    pieces, rest = split_sentences(text)
+    assert "".join(pieces) + rest == text and rest == ""
+
+
+def test_one_sentence_rule_for_whole_texts_and_streams():
+    assert sentences('He said "hi." It costs 3.5 dollars.') == ['He said "hi."', "It costs 3.5 dollars."]
+    assert sentences("你好。“今天？”好") == ["你好。", "“今天？”", "好"]
+    # A stream ending in "3." may still become "3.5": only the normalizer's and segmenter's whole
+    # texts close it at the end.
+    assert split_sentences("It costs 3.", final=False) == ([], "It costs 3.")
+    assert split_sentences("Line one\nline", final=False) == (["Line one\n"], "line")

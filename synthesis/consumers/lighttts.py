@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -18,13 +17,11 @@ from ..api.common import cloned_voice
 from ..api.lighttts import engine_name_for, error_body
 from ..audio.encoders import to_pcm16
 from ..errors import PayloadTooLarge, TextTooLong, TTSError
+from ..text.sentences import split_sentences
 from ..types import SynthesisRequest, Turn
 from .base import (CLOSE_BAD_MESSAGE, CLOSE_NORMAL, CLOSE_NOT_FOUND, CLOSE_SERVER_ERROR,
                    CLOSE_TEXT_TOO_LONG, CLOSE_TOO_LARGE, CLOSE_UNAUTHORIZED, TTSConsumer)
 
-# A Latin sentence is closed once whitespace follows its full stop ("3." may still become "3.5");
-# a CJK full stop closes at once.
-_SENTENCE = re.compile(r".*?(?:[.!?;…]+[\"'”’)）]*\s+|[。！？；]+[”’)）]*)", re.S)
 CLOSE_FOR_STATUS = {404: CLOSE_NOT_FOUND, 413: CLOSE_TOO_LARGE, 422: CLOSE_TEXT_TOO_LONG}
 
 AWAIT_INIT, AWAIT_AUDIO, AWAIT_TEXT, FINISHING = "init", "audio", "text", "finishing"
@@ -32,11 +29,8 @@ AWAIT_INIT, AWAIT_AUDIO, AWAIT_TEXT, FINISHING = "init", "audio", "text", "finis
 
 def split_complete(buffer: str) -> tuple[list[str], str]:
     """(complete sentences, the unfinished rest) of the text received so far."""
-    sentences, end = [], 0
-    for match in _SENTENCE.finditer(buffer):
-        sentences.append(match.group(0).strip())
-        end = match.end()
-    return [s for s in sentences if s], buffer[end:]
+    pieces, rest = split_sentences(buffer, final=False)
+    return [s for s in (piece.strip() for piece in pieces) if s], rest
 
 
 class BistreamConsumer(TTSConsumer):

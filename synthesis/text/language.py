@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import threading
 
+from .sentences import split_sentences
+
 # The one definition of each script's characters; other modules import these.
 HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 KANA = r"\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f"
@@ -175,7 +177,7 @@ def runs(text: str, main: str) -> list[tuple[str, str]]:
 def languages_in(text: str, prior: str = "") -> list[str]:
     """Every language a text needs, main language first, per sentence."""
     found: list[str] = []
-    for sentence in re.split(r"(?<=[.!?。！？\n])\s*", text):
+    for sentence in split_sentences(text)[0]:
         if not sentence.strip():
             continue
         main = detect(sentence, prior)

@@ -5,9 +5,7 @@ import re
 
 from . import en, hi, ja, romance, zh
 from .language import HAN_CHAR, detect
-
-# Sentence-sized pieces with their closing punctuation; normalization never moves text across them.
-_BOUNDARY = re.compile(r"(?<=[。！？!?\n])|(?<=\.)(?=\s)")
+from .sentences import split_sentences
 
 
 def is_mandarin(text: str) -> bool:
@@ -33,8 +31,6 @@ def normalize(text: str, language: str = "") -> str:
     Each sentence is normalized in its own language (detected, with `language` deciding what
     detection cannot, e.g. a sentence of digits only).
     """
-    out = []
-    for piece in _BOUNDARY.split(text):
-        if piece:
-            out.append(normalize_sentence(piece, detect(piece, language)))
+    # Normalization never moves text across a sentence end.
+    out = [normalize_sentence(piece, detect(piece, language)) for piece in split_sentences(text)[0]]
     return re.sub(r"[ \t]+", " ", "".join(out)).strip()

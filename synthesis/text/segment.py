@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass
 
 from .language import CJK_PUNCTUATION, HAN, HAN_CHAR, KANA
+from .sentences import sentences
 
 FIRST_SEGMENT_UNITS = 12
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？；;…])[\"'”’)）]*\s*|\n+")
 _CLAUSE_PUNCTUATION = ",，、:：—"
 _CLAUSE_END = re.compile(rf"(?<=[{_CLAUSE_PUNCTUATION}])\s*")
 _UNIT = re.compile(f"[{HAN}]|[^\\s{HAN}]+")
@@ -34,11 +34,6 @@ def units(text: str) -> int:
 
 def _split_keep(pattern: re.Pattern, text: str) -> list[str]:
     return [p for p in (piece.strip() for piece in pattern.split(text)) if p]
-
-
-def sentences(text: str) -> list[str]:
-    """The sentences of a text, each with its closing punctuation."""
-    return _split_keep(_SENTENCE_END, text)
 
 
 def _tokens(text: str) -> list[tuple[str, int]]:
@@ -115,15 +110,15 @@ def segment_text(text: str, length_threshold: int = 50, window_size: int = 50,
     The first segment is short (about `first_segment` units) so audio starts early, but its first
     clause is only cut inside when longer than twice that: a cut mid-phrase is heard.
     """
-    sentences = _split_keep(_SENTENCE_END, text)
-    if not sentences:
+    whole = sentences(text)
+    if not whole:
         return []
     window = max(1, window_size)
-    if units(text) <= length_threshold and len(sentences) == 1 and units(text) <= first_segment:
-        return [Segment(sentences[0], SENTENCE_PAUSE)]
+    if units(text) <= length_threshold and len(whole) == 1 and units(text) <= first_segment:
+        return [Segment(whole[0], SENTENCE_PAUSE)]
     # (piece, is the end of a sentence)
     pieces: list[tuple[str, bool]] = []
-    for i, sentence in enumerate(sentences):
+    for i, sentence in enumerate(whole):
         if i == 0:
             first = min(first_segment, window)
             fitted = _fit(sentence, first, window, keep_whole=2 * first)
