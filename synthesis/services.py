@@ -65,10 +65,11 @@ def get_dispatcher() -> Dispatcher:
         with _dispatcher_lock:
             if _dispatcher is None and settings.REDIS_URL and not WORKER_PROCESS:
                 from .dispatch.redis_streams import CeleryDispatcher
+                from .tasks import send_segment
 
-                _dispatcher = CeleryDispatcher(settings.REDIS_URL, max_ahead=settings.TTS_MAX_AHEAD,
+                _dispatcher = CeleryDispatcher(settings.REDIS_URL, send_segment, registry.engine_class,
+                                               max_ahead=settings.TTS_MAX_AHEAD,
                                                queue_timeout=settings.TTS_QUEUE_TIMEOUT,
-                                               engine_class=registry.engine_class,
                                                reader_timeout=settings.TTS_READER_TIMEOUT)
             elif _dispatcher is None:
                 _dispatcher = LocalDispatcher(load_engine, workers=settings.TTS_WORKERS,

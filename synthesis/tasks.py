@@ -9,7 +9,12 @@ def render_segment(self, job_id: str, index: int) -> str:
     from . import services
     from .dispatch.redis_streams import render_planned_segment
 
-    return render_planned_segment(services.worker_redis(), job_id, index, services.load_engine)
+    return render_planned_segment(services.worker_redis(), job_id, index, services.load_engine, send_segment)
+
+
+def send_segment(job_id: str, index: int, queue: str, priority: int) -> None:
+    """Queue one segment of a planned job (dispatch decides the queue and the priority)."""
+    render_segment.apply_async((job_id, index), queue=queue, priority=priority)
 
 
 @worker_init.connect

@@ -15,7 +15,7 @@ VOICE = VoiceRef("fake_a", "fake", "fake_a")
 
 
 @pytest.fixture
-def stranded(tmp_path, monkeypatch, settings):
+def stranded(tmp_path, settings):
     """A Redis dispatcher whose queued segments no worker takes (a worker is announced, none consumes)."""
     import shutil
 
@@ -23,11 +23,10 @@ def stranded(tmp_path, monkeypatch, settings):
         pytest.skip("redis-server is not installed")
     server = RedisServer(tmp_path).start()
     enqueued = []
-    monkeypatch.setattr(redis_streams, "enqueue", lambda job_id, index, engine, background=False:
-                        enqueued.append((job_id, index, engine)))
     settings.TTS_QUEUE_TIMEOUT = 0.5
-    dispatcher = redis_streams.CeleryDispatcher(server.url, queue_timeout=settings.TTS_QUEUE_TIMEOUT,
-                                                engine_class=services.registry.engine_class)
+    dispatcher = redis_streams.CeleryDispatcher(
+        server.url, lambda job_id, index, queue, priority: enqueued.append((job_id, index, queue)),
+        services.registry.engine_class, queue_timeout=settings.TTS_QUEUE_TIMEOUT)
     dispatcher.redis.set("tts:worker:ghost", json.dumps(["fake"]))  # admission sees a worker
     services.set_dispatcher(dispatcher)
     yield dispatcher, enqueued

@@ -15,6 +15,7 @@ import json
 import logging
 import time
 import uuid
+from typing import Callable
 
 import numpy as np
 
@@ -41,11 +42,14 @@ def queue_for(engine: str) -> str:
     return f"tts.{engine}"
 
 
-def enqueue(job_id: str, index: int, engine: str, background: bool = False) -> None:
-    from ..tasks import render_segment
+def priority_of(index: int, background: bool = False) -> int:
+    """A job's first segment jumps the queue (its listener waits in silence), unless in the background."""
+    return FIRST_PRIORITY if index == 0 and not background else LATER_PRIORITY
 
-    render_segment.apply_async((job_id, index), queue=queue_for(engine),
-                               priority=FIRST_PRIORITY if index == 0 and not background else LATER_PRIORITY)
+
+# send_segment(job_id, index, queue, priority) puts a segment task on the broker; the Celery
+# task module passes it in, so dispatch does not import the tasks that import it.
+SendSegment = Callable[[str, int, str, int], None]
 
 
 class RedisJob(Job):
@@ -83,7 +87,7 @@ class RedisJob(Job):
             consumed, _, _, parked = pipe.execute()
         if parked is not None and int(parked) - consumed < self.dispatcher.max_ahead:
             if client.delete(key(self.job_id, "parked")):
-                enqueue(self.job_id, int(parked), self.segment_engines[int(parked)])
+                self.dispatcher.enqueue(self.job_id, int(parked), self.segment_engines[int(parked)])
 
     @staticmethod
     def _raise_error(fields: dict) -> None:
@@ -189,8 +193,9 @@ class RedisJob(Job):
 
 
 class CeleryDispatcher(Dispatcher):
-    def __init__(self, redis_url: str, max_ahead: int = 4, queue_timeout: float = 120.0, engine_class=None,
-                 reader_timeout: float = 60.0):
+    def __init__(self, redis_url: str, send_segment: SendSegment, engine_class, max_ahead: int = 4,
+                 queue_timeout: float = 120.0, reader_timeout: float = 60.0):
+        self.send_segment = send_segment
         self.redis = redis_client(redis_url, RELAY_TIMEOUT)
         self._redis_url = redis_url
         self._aredis = {}
@@ -225,8 +230,11 @@ class CeleryDispatcher(Dispatcher):
             pipe.zadd("tts:active", {job_id: time.time() + self.queue_timeout + self.reader_timeout})
             pipe.hset("tts:estimate", job_id, estimate_seconds(request))
             pipe.execute()
-        enqueue(job_id, 0, segments[0].voice.engine, request.background)
+        self.enqueue(job_id, 0, segments[0].voice.engine, request.background)
         return job
+
+    def enqueue(self, job_id: str, index: int, engine: str, background: bool = False) -> None:
+        self.send_segment(job_id, index, queue_for(engine), priority_of(index, background))
 
     def unavailable(self, engines: set[str]) -> str:
         missing = sorted(engines - live_engines(self.redis))
@@ -287,7 +295,7 @@ def estimate_seconds(request: SynthesisRequest) -> float:
     return len(request.text) / 14.0 / max(request.speed, 0.25)
 
 
-def render_planned_segment(redis_client, job_id: str, index: int, engine_loader) -> str:
+def render_planned_segment(redis_client, job_id: str, index: int, engine_loader, send_segment: SendSegment) -> str:
     """Worker side: render one segment into the job's stream and queue the next one."""
     if redis_client.exists(key(job_id, "cancel")):
         return "cancelled"
@@ -329,5 +337,5 @@ def render_planned_segment(redis_client, job_id: str, index: int, engine_loader)
         consumed = int(redis_client.get(key(job_id, "read")) or 0)
         if index + 1 - consumed >= plan["max_ahead"] or not redis_client.delete(key(job_id, "parked")):
             return "parked"
-    enqueue(job_id, index + 1, plan["segments"][index + 1]["voice"]["engine"])
+    send_segment(job_id, index + 1, queue_for(plan["segments"][index + 1]["voice"]["engine"]), priority_of(index + 1))
     return "next"
