@@ -13,7 +13,6 @@ CAP_SPEED = "speed"  # native speaking-rate control
 CAP_SAMPLING = "sampling"  # temperature / top_k / top_p / repetition_penalty take effect
 CAP_CLONE = "clone"  # synthesize from a reference latent
 CAP_CODEC = "codec"  # audio <-> token codec (Fish Speech /v1/vqgan)
-CAP_MULTILINGUAL = "multilingual"  # one call may mix languages
 CAP_CROSS_LINGUAL = "cross_lingual"  # every voice speaks every language in `languages` (with its accent)
 CAP_SEEDED = "seeded"  # the same seed and input give the same audio
 CAP_STREAM = "stream"  # stream() yields audio while the segment is still being generated

@@ -18,7 +18,7 @@ import numpy as np
 from ..text.language import base, detect
 from ..text.language import runs as language_runs
 from . import voicepacks
-from .base import (CAP_CLONE, CAP_CROSS_LINGUAL, CAP_MULTILINGUAL, CAP_SEEDED, CAP_SPEED, Engine, EngineError,
+from .base import (CAP_CLONE, CAP_CROSS_LINGUAL, CAP_SEEDED, CAP_SPEED, Engine, EngineError,
                    EngineVoice, make_onnx_session)
 from .cloning import TimbreCloning, decode_latent
 
@@ -71,7 +71,7 @@ class KokoroEngine(TimbreCloning, Engine):
     # What Kokoro v1.0 was trained on and this engine has G2P for; every voice speaks all of them
     # (with its own accent).
     languages = ("en", "zh", "ja", "es", "fr", "hi", "it", "pt")
-    capabilities = frozenset({CAP_SPEED, CAP_MULTILINGUAL, CAP_CROSS_LINGUAL, CAP_SEEDED, CAP_CLONE})
+    capabilities = frozenset({CAP_SPEED, CAP_CROSS_LINGUAL, CAP_SEEDED, CAP_CLONE})
     convert_timbre = False  # the nearest blend of 54 voicepacks is closer than WORLD conversion makes it
 
     def __init__(self, options=None):

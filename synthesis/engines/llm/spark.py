@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ...text.language import HAN_CHAR
-from ..base import (CAP_CLONE, CAP_MULTILINGUAL, CAP_SAMPLING, CAP_SEEDED, CAP_STREAM, Engine, EngineError,
+from ..base import (CAP_CLONE, CAP_SAMPLING, CAP_SEEDED, CAP_STREAM, Engine, EngineError,
                     EngineOptions, EngineVoice, SamplingParams, SynthesizeFromStream)
 from .backends import make_backend
 from .config import LLMConfig, resolve_device
@@ -68,7 +68,7 @@ class SparkEngine(SynthesizeFromStream, Engine):
     name = "spark"
     sample_rate = 16000
     languages = ("en", "zh")
-    capabilities = frozenset({CAP_CLONE, CAP_SAMPLING, CAP_SEEDED, CAP_STREAM, CAP_MULTILINGUAL})
+    capabilities = frozenset({CAP_CLONE, CAP_SAMPLING, CAP_SEEDED, CAP_STREAM})
 
     def __init__(self, options: EngineOptions | None = None):
         super().__init__(options)
