@@ -28,12 +28,14 @@ def failed(job: Job, error: BaseException, stage: str) -> None:
     metrics.STREAM_FAILURES.labels(dialect=job.request.dialect or "unknown", stage=stage).inc()
 
 
-async def encoded_stream(job: Job, fmt: str) -> AsyncIterator[bytes]:
-    """Encoded bytes of a job as its chunks arrive; cancels the job if the reader goes away.
+async def _encoded(job: Job, fmt: str, streaming: bool) -> AsyncIterator[bytes]:
+    """Encoded bytes of a job as its chunks arrive; the job ends with the iteration (a reader that
+    went away cancels it).
 
-    After a failure past the first audio the stream ends cleanly and `job.stream_error` says why.
+    A failure raises unless part of a stream has already been sent: that stream ends cleanly and
+    `job.stream_error` says why.
     """
-    encoder = make_encoder(fmt, job.sample_rate, streaming=True)
+    encoder = make_encoder(fmt, job.sample_rate, streaming=streaming)
     sent = False
     try:
         try:
@@ -43,7 +45,7 @@ async def encoded_stream(job: Job, fmt: str) -> AsyncIterator[bytes]:
                     sent = True
                     yield data
         except SynthesisFailed as e:
-            if not sent:  # a caller that did not wait for first_audio()
+            if not (streaming and sent):  # nothing reached the client: it gets an error status
                 failed(job, e, "before_audio")
                 raise
             failed(job, e, "after_audio")
@@ -53,6 +55,11 @@ async def encoded_stream(job: Job, fmt: str) -> AsyncIterator[bytes]:
             yield tail
     finally:
         job.cancel()  # no-op when the job finished; stops the work when the client left
+
+
+def encoded_stream(job: Job, fmt: str) -> AsyncIterator[bytes]:
+    """A job's audio encoded for streaming, each piece as soon as it exists."""
+    return _encoded(job, fmt, streaming=True)
 
 
 class ResponseStream:
@@ -93,15 +100,4 @@ async def open_stream(job: Job, fmt: str) -> ResponseStream:
 
 async def encoded_whole(job: Job, fmt: str) -> bytes:
     """The complete encoded file of a job (a WAV gets exact sizes)."""
-    encoder = make_encoder(fmt, job.sample_rate, streaming=False)
-    parts = []
-    try:
-        async for chunk in job:
-            parts.append(encoder.feed(chunk.samples))
-    except SynthesisFailed as e:
-        failed(job, e, "before_audio")
-        raise
-    finally:
-        job.cancel()
-    parts.append(encoder.finish())
-    return b"".join(parts)
+    return b"".join([data async for data in _encoded(job, fmt, streaming=False)])

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
 
+import numpy as np
 from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
@@ -29,10 +30,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from synthesis.services import check_request, start_synthesis
-from synthesis.audio.encoders import make_encoder, to_pcm16, wav_header
+from synthesis.audio.encoders import encode_all, to_pcm16, wav_header
 from synthesis.errors import Conflict, NotFound, Overloaded
 from synthesis.text.language import CJK_PUNCTUATION, HAN, KANA
-from synthesis.text.segment import sentences
+from synthesis.text.sentences import sentences
 from synthesis.types import SynthesisRequest, Turn
 
 from .models import TaskRecord
@@ -189,22 +190,23 @@ def _segment_name(record: TaskRecord, index: int) -> str:
 def _finish(record: TaskRecord) -> str:
     """Encode the stored segments into the result file (streaming from storage), then drop them."""
     record.refresh_from_db()
-    encoder = make_encoder(record.format, record.sample_rate, streaming=False)
     names = [_segment_name(record, i) for i in range(record.segments_total)]
-    with tempfile.TemporaryFile() as out:
-        if record.format == "wav":  # the header needs the total size, which the stored segments know
-            out.write(wav_header(record.sample_rate, sum(default_storage.size(n) for n in names)))
+
+    def stored_pcm():
         for name in names:
             with default_storage.open(name, "rb") as segment:
-                pcm = segment.read()
-            if record.format in ("wav", "pcm"):
-                out.write(pcm)
-            else:
-                import numpy as np
+                yield segment.read()
 
-                out.write(encoder.feed(np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0))
-        if record.format not in ("wav", "pcm"):
-            out.write(encoder.finish())
+    with tempfile.TemporaryFile() as out:
+        if record.format in ("wav", "pcm"):  # stored as 16-bit PCM already: copied, never held whole
+            if record.format == "wav":  # the header needs the total size, which the stored segments know
+                out.write(wav_header(record.sample_rate, sum(default_storage.size(n) for n in names)))
+            for pcm in stored_pcm():
+                out.write(pcm)
+        else:
+            samples = (np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0 for pcm in stored_pcm())
+            for data in encode_all(record.format, record.sample_rate, samples):
+                out.write(data)
         out.seek(0)
         with transaction.atomic():
             current = TaskRecord.objects.select_for_update().get(pk=record.pk)

@@ -176,7 +176,7 @@ def speak_test_phrase(ref: VoiceRef, field: str, language: str = "") -> bytes:
     """The voice speaking a short sample sentence, as mp3; VoiceUnusable (and nothing is saved) when
     it cannot. Every voice added from audio or a blend passes this first."""
     from synthesis import services as synthesis_services
-    from synthesis.audio.encoders import make_encoder
+    from synthesis.audio.encoders import encode_all
 
     language = language or base(ref.language) or "en"
     text = SAMPLE_SENTENCES.get(language, SAMPLE_SENTENCES["en"])
@@ -192,8 +192,7 @@ def speak_test_phrase(ref: VoiceRef, field: str, language: str = "") -> bytes:
             or float(np.sqrt(np.mean(audio ** 2))) < 1e-4):
         raise VoiceUnusable(f"the voice made from this {field} spoke no audible test phrase; it was not saved",
                             field=field)
-    encoder = make_encoder("mp3", engine.sample_rate, streaming=False)
-    return encoder.feed(audio) + encoder.finish()
+    return b"".join(encode_all("mp3", engine.sample_rate, [audio]))
 
 
 def _save_new(voice: Voice, files: dict[str, tuple[str, bytes]]) -> Voice:

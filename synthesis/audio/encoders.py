@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import struct
 from dataclasses import dataclass
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -201,3 +202,15 @@ def make_encoder(fmt: str, sample_rate: int, streaming: bool = True) -> Encoder:
     if fmt in _AV_SPECS:
         return AvEncoder(fmt, sample_rate, streaming)
     raise UnsupportedFormat(f"response_format must be one of {', '.join(FORMATS)}")
+
+
+def encode_all(fmt: str, sample_rate: int, chunks: Iterable[np.ndarray], streaming: bool = False) -> Iterator[bytes]:
+    """The encoded bytes of float32 chunks, piece by piece, the encoder's tail last."""
+    encoder = make_encoder(fmt, sample_rate, streaming)
+    for samples in chunks:
+        data = encoder.feed(samples)
+        if data:
+            yield data
+    tail = encoder.finish()
+    if tail:
+        yield tail
