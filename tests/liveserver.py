@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import requests
@@ -43,3 +45,40 @@ class LiveServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self.log.close()
+
+
+def wait_until(predicate, seconds: float = 120.0) -> bool:
+    """Whether predicate() came to hold within `seconds`, checked as the other processes work."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return bool(predicate())
+
+
+class InterruptedStream:
+    """A streamed POST read in a thread, counting what arrives after `mark_interrupted()`."""
+
+    def __init__(self, url: str, body: dict, headers: dict | None = None):
+        self.first_audio, self._interrupted = threading.Event(), threading.Event()
+        self.audio, self.bytes_after = b"", 0
+        self._thread = threading.Thread(target=self._read, args=(url, body, headers or {}))
+        self._thread.start()
+
+    def _read(self, url, body, headers):
+        with requests.post(url, json=body, headers=headers, stream=True, timeout=120) as response:
+            self.headers = response.headers
+            for chunk in response.iter_content(chunk_size=None):
+                self.audio += chunk
+                self.first_audio.set()
+                if self._interrupted.is_set():
+                    self.bytes_after += len(chunk)
+
+    def mark_interrupted(self) -> None:
+        self._interrupted.set()
+
+    def join(self, seconds: float = 60.0) -> bool:
+        """Whether the stream ended within `seconds`."""
+        self._thread.join(seconds)
+        return not self._thread.is_alive()

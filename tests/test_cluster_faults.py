@@ -11,7 +11,7 @@ import redis
 import requests
 
 from tests.audio import decode
-from tests.liveserver import ROOT, LiveServer
+from tests.liveserver import ROOT, LiveServer, wait_until
 from ttsproject.processes import CeleryWorker, RedisServer
 
 pytestmark = [pytest.mark.live_server, pytest.mark.real_engine]
@@ -38,16 +38,6 @@ def cluster(tmp_path_factory):
         worker.stop()
     server.stop()
     c.redis.stop()
-
-
-def wait_until(predicate, seconds):
-    """Wait until predicate() holds (checked as time passes); its last value at the deadline."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return bool(predicate())
 
 
 def stream(url, text, fmt="wav", timeout=120, **extra):

@@ -1,9 +1,6 @@
 """Scheduling across processes with a real redis-server, Celery worker and daphne processes:
 first segments jump the queue, a job whose reader lags is parked, and a session started on one
 web process is interrupted from another."""
-import threading
-import time
-
 import pytest
 import requests
 from celery import Celery
@@ -13,7 +10,7 @@ from synthesis.dispatch import redis_streams
 from synthesis.engines import registry
 from synthesis.types import SynthesisRequest, Turn, VoiceRef
 from tests.audio import decode
-from tests.liveserver import LiveServer
+from tests.liveserver import InterruptedStream, LiveServer, wait_until
 from ttsproject.processes import CeleryWorker, RedisServer
 
 pytestmark = [pytest.mark.live_server, pytest.mark.real_engine]
@@ -81,16 +78,6 @@ def test_a_first_segment_is_served_before_queued_later_segments_and_a_lagging_re
         worker.stop()
 
 
-def wait_until(predicate, seconds=120):
-    """Whether predicate() came to hold, checked as the worker's state changes."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return bool(predicate())
-
-
 @pytest.fixture(scope="module")
 def two_web_processes(redis_server, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("web")
@@ -105,31 +92,16 @@ def two_web_processes(redis_server, tmp_path_factory):
 
 def test_a_session_streamed_by_one_web_process_is_interrupted_from_another(two_web_processes):
     first, second = two_web_processes
-    first_audio, interrupted, received = threading.Event(), threading.Event(), {}
-
-    def stream():
-        with requests.post(f"{first.url}/api/tts/stream", json={"text": SENTENCES * 3, "session_id": "shared"},
-                           stream=True, timeout=120) as r:
-            total, after = b"", 0
-            for chunk in r.iter_content(chunk_size=None):
-                total += chunk
-                first_audio.set()
-                if interrupted.is_set():
-                    after += len(chunk)
-            received["after"], received["audio"] = after, total
-
-    reader = threading.Thread(target=stream)
-    reader.start()
-    assert first_audio.wait(120)
+    stream = InterruptedStream(f"{first.url}/api/tts/stream", {"text": SENTENCES * 3, "session_id": "shared"})
+    assert stream.first_audio.wait(120)
     answer = requests.post(f"{second.url}/api/tts/interrupt", json={"session_id": "shared"}, timeout=30)
     assert answer.status_code == 200 and answer.json() == {"ok": True}
-    interrupted.set()
-    reader.join(60)
-    assert not reader.is_alive()
+    stream.mark_interrupted()
+    assert stream.join(60)
     # The whole text is ~40 s of speech (over 300 kB of 64 kbit/s mp3); after the interrupt at most
     # the segments already rendered ahead arrive.
-    assert received["after"] < 120_000
-    assert len(decode(received["audio"], "mp3")[0]) > 0
+    assert stream.bytes_after < 120_000
+    assert len(decode(stream.audio, "mp3")[0]) > 0
     # The session is free again on either process.
     again = requests.post(f"{second.url}/api/tts/stream", json={"text": "Starting over.", "session_id": "shared"},
                           timeout=60)

@@ -2,7 +2,6 @@
 import asyncio
 import io
 import json
-import threading
 
 import pytest
 import requests
@@ -10,7 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests import openspeech_client
 from tests.audio import decode, tone_wav
-from tests.liveserver import LiveServer
+from tests.liveserver import InterruptedStream, LiveServer
 
 pytestmark = [pytest.mark.live_server, pytest.mark.real_engine]
 
@@ -107,31 +106,16 @@ def test_the_openspeech_client_submits_and_queries(server):
 def test_interrupt_and_restart_by_session_id_over_http(server):
     text = ("This is a test content used to test the technological breakthroughs and specific implementation "
             "of artificial intelligence in the field of sound cloning. ") * 6
-    received_after = {}
-    first_audio, interrupted = threading.Event(), threading.Event()
-
-    def stream():
-        with requests.post(f"{server.url}/api/tts/stream", json={"text": text, "session_id": "live"},
-                           headers=AUTH, stream=True, timeout=60) as r:
-            assert r.headers["X-Session-Id"] == "live"
-            total, after = b"", 0
-            for chunk in r.iter_content(chunk_size=None):
-                total += chunk
-                first_audio.set()
-                if interrupted.is_set():
-                    after += len(chunk)
-            received_after["bytes"], received_after["audio"] = after, total
-
-    reader = threading.Thread(target=stream)
-    reader.start()
-    assert first_audio.wait(60)
+    stream = InterruptedStream(f"{server.url}/api/tts/stream", {"text": text, "session_id": "live"}, AUTH)
+    assert stream.first_audio.wait(60)
+    assert stream.headers["X-Session-Id"] == "live"
     assert requests.post(f"{server.url}/api/tts/interrupt", json={"session_id": "live"}, headers=AUTH).json() == \
         {"ok": True}
-    interrupted.set()
-    reader.join(30)
+    stream.mark_interrupted()
+    assert stream.join(30)
     # mp3 at 64 kbit/s: one segment of at most ~8 s of speech is under 70 kB
-    assert received_after["bytes"] < 70_000
-    assert len(decode(received_after["audio"], "mp3")[0]) > 0
+    assert stream.bytes_after < 70_000
+    assert len(decode(stream.audio, "mp3")[0]) > 0
     restart = requests.post(f"{server.url}/api/tts/stream", json={"text": "Starting over.", "session_id": "live"},
                             headers=AUTH, timeout=60)
     assert len(decode(restart.content, "mp3")[0]) > 0
