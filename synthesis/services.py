@@ -168,9 +168,20 @@ def submit(request: SynthesisRequest) -> Job:
 async def astart_synthesis(request: SynthesisRequest) -> Job:
     """start_synthesis off the event loop: the check may read the catalog (Django's thread for the ORM),
     admission and submission do I/O (any thread)."""
+    await acheck_request(request)
+    return await asubmit(request)
+
+
+async def acheck_request(request: SynthesisRequest) -> None:
     from asgiref.sync import sync_to_async
 
     await sync_to_async(check_request)(stamp(request))
+
+
+async def asubmit(request: SynthesisRequest) -> Job:
+    """submit off the event loop, for a request already checked."""
+    from asgiref.sync import sync_to_async
+
     return await sync_to_async(submit, thread_sensitive=False)(request)
 
 

@@ -6,9 +6,12 @@ is logged with the request id and counted. A stream's job ends with the stream, 
 """
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 from collections.abc import AsyncIterator, Callable
+
+from asgiref.sync import sync_to_async
 
 from . import metrics
 from .audio.encoders import make_encoder
@@ -101,3 +104,90 @@ async def open_stream(job: Job, fmt: str) -> ResponseStream:
 async def encoded_whole(job: Job, fmt: str) -> bytes:
     """The complete encoded file of a job (a WAV gets exact sizes)."""
     return b"".join([data async for data in _encoded(job, fmt, streaming=False)])
+
+
+class SharedAnswer:
+    """The encoded answer of one cacheable synthesis, made once and read by every identical request
+    that arrives while it is made; stored in the output cache when it completes.
+
+    A task drives the job, so no reader's pace or departure decides it for the others; when the
+    last reader leaves before the end, the job is cancelled and nothing is stored.
+    """
+
+    _making: dict[str, "SharedAnswer"] = {}  # key -> answer being made in this process
+
+    def __init__(self, key: str, job: Job, fmt: str, streaming: bool, store: Callable[[bytes], None]):
+        self.key, self.job, self.streaming = key, job, streaming
+        self.parts: list[bytes] = []
+        self.finished = False
+        self.error: BaseException | None = None
+        self.readers = 0
+        self._changed = asyncio.Event()
+        self._settled = asyncio.Event()  # stored in the cache, or not to be
+        self._making[key] = self
+        self._task = asyncio.ensure_future(self._make(fmt, streaming, store))
+
+    @classmethod
+    def being_made(cls, key: str) -> "SharedAnswer | None":
+        return cls._making.get(key)
+
+    async def _make(self, fmt: str, streaming: bool, store: Callable[[bytes], None]) -> None:
+        try:
+            try:
+                async for data in _encoded(self.job, fmt, streaming):
+                    self.parts.append(data)
+                    self._wake()
+            except Exception as e:  # every reader gets it (before any audio) or ends cleanly (after)
+                self.error = e
+            finally:
+                self.finished = True
+                self._wake()
+            if self.error is None and self.job.stream_error is None and not self.job.cancelled:
+                # not thread-sensitive: the request that started this answer may be over already
+                await sync_to_async(store, thread_sensitive=False)(b"".join(self.parts))
+        except Exception:  # the answer was given; only its reuse is lost
+            logger.exception("could not store answer %s in the output cache", self.key)
+        finally:  # until stored, an identical request reads this answer rather than synthesizing again
+            self._making.pop(self.key, None)
+            self._settled.set()
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def first_part(self) -> None:
+        """Wait for the first encoded bytes; raises the failure when the answer failed before them."""
+        while not self.parts and not self.finished:
+            await self._changed.wait()
+        if not self.parts and self.error is not None:
+            raise self.error
+
+    def join(self) -> "SharedAnswer":
+        self.readers += 1
+        return self
+
+    def leave(self) -> None:
+        """A reader is gone; with none left the synthesis stops."""
+        self.readers -= 1
+        if self.readers <= 0 and not self.finished:
+            self.job.cancel()
+
+    async def read(self) -> AsyncIterator[bytes]:
+        """Every encoded part, the ones made before this reader came included."""
+        sent = 0
+        while True:
+            while sent < len(self.parts):
+                sent += 1
+                yield self.parts[sent - 1]
+            if self.finished:
+                # a stream that began ends cleanly (job.stream_error says why); a whole file fails
+                if self.error is not None and (sent == 0 or not self.streaming):
+                    raise self.error
+                # the response ends once the answer is stored: the next identical request finds it
+                await self._settled.wait()
+                return
+            await self._changed.wait()
+
+    async def whole(self) -> bytes:
+        """The complete answer once made."""
+        return b"".join([part async for part in self.read()])

@@ -16,6 +16,7 @@ def tts_settings(settings, tmp_path):
     settings.TTS_CLONE_ENGINE = "fake"
     settings.TTS_API_KEY = ""
     settings.TTS_URL_ALLOWLIST = []
+    settings.TTS_AUDIO_CACHE_BYTES = 0  # on in tests/test_audio_cache.py and in live servers
     services.set_dispatcher(None)
     FakeEngine.gate = None
     FakeEngine.gate_only = None

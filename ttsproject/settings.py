@@ -357,3 +357,5 @@ TTS_RATE_LIMIT = env.str("TTS_RATE_LIMIT", default="")
 TTS_RATE_LIMIT_SCOPE = env.str("TTS_RATE_LIMIT_SCOPE", default="unauthenticated")
 if TTS_RATE_LIMIT_SCOPE not in ("unauthenticated", "all"):
     raise ImproperlyConfigured("TTS_RATE_LIMIT_SCOPE must be 'unauthenticated' or 'all'")
+# Output cache of encoded answers (synthesis/audio_cache.py): bytes it may hold; 0 turns it off.
+TTS_AUDIO_CACHE_BYTES = _int("TTS_AUDIO_CACHE_BYTES", 512 * 1024 * 1024, minimum=0)

@@ -23,7 +23,8 @@ from .. import services
 from ..engines.base import CAP_CODEC
 from ..errors import InvalidInput, NotImplementedByEngine
 from ..types import SynthesisRequest, Turn
-from .common import (DialectView, RateField, audio_response, cloned_voice, output_sample_rate, prepare_reference,
+from .answers import speech_response
+from .common import (DialectView, RateField, cloned_voice, output_sample_rate, prepare_reference,
                      reference_bytes, refuse_existing_voice, sampling_params, save_voice_from_audio)
 from .msgpack import (BytesJSONRenderer, FormatOrAccept, MsgpackParser, MsgpackRenderer, ObjectJSONParser,
                       XMsgpackParser)
@@ -111,11 +112,10 @@ class FishView(DialectView):
 class TTSView(FishView):
     async def post(self, request):
         data = self.validated(TTSRequestSerializer, request)
-        job = await services.astart_synthesis(await build_request(data))
         fmt = data["format"]
-        return await audio_response(job, fmt, data["streaming"],
-                                    {"Content-Disposition": f"attachment; filename=audio.{fmt}"},
-                                    content_type="application/octet-stream" if fmt == "pcm" else None)
+        return await speech_response(request, await build_request(data), fmt, data["streaming"],
+                                     {"Content-Disposition": f"attachment; filename=audio.{fmt}"},
+                                     content_type="application/octet-stream" if fmt == "pcm" else None)
 
 
 class AddReferenceView(FishView):

@@ -17,8 +17,9 @@ from ..audio.encoders import FORMATS
 from ..errors import InvalidInput
 from ..text import RoleTagError, split_roles
 from ..types import SynthesisRequest, Turn
+from .answers import speech_response
 from .common import (LEVELS, PITCH_SEMITONES, SPEED_FACTORS, DialectView, RateField, SamplingFields,
-                     SegmentFields, audio_response, choice, cloned_voice, output_sample_rate, reference_bytes,
+                     SegmentFields, choice, cloned_voice, output_sample_rate, reference_bytes,
                      refuse_existing_voice, sampling_params, save_voice_from_audio)
 
 
@@ -55,11 +56,10 @@ def build_request(turns: list[Turn], data: dict) -> SynthesisRequest:
                             window_size=data["window_size"], sample_rate=rate, dialect="flashtts")
 
 
-async def respond(turns: list[Turn], data: dict):
-    job = await services.astart_synthesis(build_request(turns, data))
+async def respond(http_request, turns: list[Turn], data: dict):
     fmt = data["response_format"]
-    return await audio_response(job, fmt, data["stream"],
-                                {"Content-Disposition": f'attachment; filename="audio.{fmt}"'})
+    return await speech_response(http_request, build_request(turns, data), fmt, data["stream"],
+                                 {"Content-Disposition": f'attachment; filename="audio.{fmt}"'})
 
 
 class SpeakView(FlashView):
@@ -67,7 +67,7 @@ class SpeakView(FlashView):
         data = self.validated(SpeakSerializer, request)
         text = services.check_text(data["text"])
         voice = await voice_services.aresolve_voice(data["name"], text=text)
-        return await respond([Turn(voice, text)], data)
+        return await respond(request, [Turn(voice, text)], data)
 
 
 class CloneVoiceView(FlashView):
@@ -77,7 +77,7 @@ class CloneVoiceView(FlashView):
         raw = await reference_bytes(data.get("reference_audio"), data.get("reference_audio_file"),
                                     "reference_audio", "reference_audio_file")
         voice = await cloned_voice(raw, "reference_audio")
-        return await respond([Turn(voice, text)], data)
+        return await respond(request, [Turn(voice, text)], data)
 
 
 class MultiSpeakView(FlashView):
@@ -89,7 +89,7 @@ class MultiSpeakView(FlashView):
         except RoleTagError as e:
             raise InvalidInput(str(e), field="text") from e
         turns = [Turn(await voice_services.aresolve_voice(name, text=body), body) for name, body in parts]
-        return await respond(turns, data)
+        return await respond(request, turns, data)
 
 
 class AddSpeakerSerializer(serializers.Serializer):

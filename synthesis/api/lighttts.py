@@ -15,7 +15,8 @@ from ..engines.base import CAP_CLONE
 from ..engines.registry import engine_class
 from ..errors import TextTooLong, TTSError
 from ..types import SynthesisRequest, Turn
-from .common import DialectView, audio_response, cloned_voice, reference_bytes
+from .answers import speech_response
+from .common import DialectView, cloned_voice, reference_bytes
 
 ERROR_CODES = {400: "INVALID_PARAMETER", 401: "UNAUTHORIZED", 404: "NOT_FOUND", 413: "FILE_TOO_LARGE",
                422: "VALIDATION_ERROR", 429: "RATE_LIMITED", 500: "INTERNAL_ERROR", 503: "MODEL_NOT_READY"}
@@ -79,10 +80,10 @@ class ZeroShotView(LightView):
         raw = await reference_bytes(None, data["prompt_wav"], "prompt_wav", "prompt_wav")
         voice = await cloned_voice(raw, "prompt_wav", engine=engine)
         rate = settings.TTS_LIGHTTTS_SAMPLE_RATE
-        job = await services.astart_synthesis(SynthesisRequest([Turn(voice, text)], speed=data["speed"],
-                                                        sample_rate=rate, dialect="lighttts"))
-        return await audio_response(job, "pcm", data["stream"], {"X-Sample-Rate": str(rate)},
-                                    content_type="application/octet-stream")
+        return await speech_response(request, SynthesisRequest([Turn(voice, text)], speed=data["speed"],
+                                                                sample_rate=rate, dialect="lighttts"),
+                                     "pcm", data["stream"], {"X-Sample-Rate": str(rate)},
+                                     content_type="application/octet-stream")
 
 
 class QueryModelsView(LightView):

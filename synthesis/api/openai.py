@@ -22,8 +22,9 @@ from ..reference import looks_like_url
 from ..streaming import ResponseStream, encoded_stream, first_audio
 from ..text.language import detect
 from ..types import VoiceRef
+from .answers import speech_response
 from .common import (LEVELS, PITCH_SEMITONES, DialectView, RateField, SamplingFields, SegmentFields,
-                     audio_response, choice, cloned_voice, output_sample_rate, reference_bytes, sampling_params)
+                     choice, cloned_voice, output_sample_rate, reference_bytes, sampling_params)
 
 
 class SpeechSerializer(SamplingFields, SegmentFields, RateField):
@@ -53,16 +54,17 @@ class SpeechView(OpenAIView):
         # OpenAI documents pcm as 24 kHz; every response here is streamed
         rate = output_sample_rate(settings.TTS_OPENAI_SAMPLE_RATE, data["response_format"], True,
                                   data.get("sample_rate"))
-        job = await services.astart_synthesis(SynthesisRequest(
+        synthesis = SynthesisRequest(
             turns=[Turn(voice, text)], speed=data["speed"], pitch=PITCH_SEMITONES[data["pitch"]],
             sampling=sampling_params(data), length_threshold=data["length_threshold"],
-            window_size=data["window_size"], sample_rate=rate, dialect="openai"))
+            window_size=data["window_size"], sample_rate=rate, dialect="openai")
         if data["stream_format"] == "sse":
+            job = await services.astart_synthesis(synthesis)
             return StreamingHttpResponse(await sse_events(job, data["response_format"], text),
                                          content_type="text/event-stream",
                                          headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
         # OpenAI streams speech audio as it is produced; SDKs read it chunk by chunk.
-        return await audio_response(job, data["response_format"], stream=True)
+        return await speech_response(request, synthesis, data["response_format"], stream=True)
 
 
 async def speech_voice(value: str, text: str) -> VoiceRef:
