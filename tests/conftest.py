@@ -1,6 +1,6 @@
 import pytest
 
-from synthesis import services
+from synthesis import keys, quotas, services
 from synthesis.engines import registry
 from tests.fakes import FakeEngine
 
@@ -16,6 +16,9 @@ def tts_settings(settings, tmp_path):
     settings.TTS_CLONE_ENGINE = "fake"
     settings.TTS_API_KEY = ""
     settings.TTS_URL_ALLOWLIST = []
+    settings.TTS_USAGE_FLUSH_SECONDS = 0  # usage is flushed by the tests that read it
+    keys.forget_cached()
+    quotas.reset()
     services.set_dispatcher(None)
     FakeEngine.gate = None
     FakeEngine.gate_only = None
