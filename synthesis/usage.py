@@ -176,3 +176,27 @@ def synthesis_started(request, characters: int, job) -> None:
     buffer.record(principal, request.dialect, engine, characters=characters)
     if job is not None:
         buffer.track_job(principal, request.dialect, engine, job)
+
+
+CSV_COLUMNS = ("day", "key", "owner", "dialect", "engine", "requests", "characters", "audio_seconds")
+
+
+def totals(queryset) -> dict:
+    """Sums of requests, characters and audio seconds over UsageDay rows."""
+    from django.db.models import Sum
+
+    sums = queryset.aggregate(requests=Sum("requests"), characters=Sum("characters"),
+                              audio_seconds=Sum("audio_seconds"))
+    return {"requests": sums["requests"] or 0, "characters": sums["characters"] or 0,
+            "audio_seconds": round(sums["audio_seconds"] or 0.0, 2)}
+
+
+def write_csv(queryset, out) -> None:
+    """UsageDay rows as CSV (with a header line) into the text stream `out`."""
+    import csv
+
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for row in queryset.select_related("key__owner").order_by("day", "key__name", "dialect", "engine"):
+        writer.writerow([row.day.isoformat(), row.key.name, row.key.owner.get_username(), row.dialect, row.engine,
+                         row.requests, row.characters, round(row.audio_seconds, 3)])
