@@ -107,6 +107,13 @@ class UsageBuffer:
                 for key_id, when in last_used.items():
                     self._last_used.setdefault(key_id, when)
 
+    def clear(self) -> None:
+        """Forget what was counted and not yet written (tests)."""
+        with self._lock:
+            self._rows.clear()
+            self._jobs.clear()
+            self._last_used.clear()
+
     def _start(self) -> None:
         """The flusher thread, started with the first usage (none when TTS_USAGE_FLUSH_SECONDS is 0)."""
         if self._thread is not None or not settings.TTS_USAGE_FLUSH_SECONDS:

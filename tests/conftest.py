@@ -1,6 +1,6 @@
 import pytest
 
-from synthesis import keys, quotas, services
+from synthesis import keys, quotas, services, usage
 from synthesis.engines import registry
 from tests.fakes import FakeEngine
 
@@ -19,6 +19,7 @@ def tts_settings(settings, tmp_path):
     settings.TTS_USAGE_FLUSH_SECONDS = 0  # usage is flushed by the tests that read it
     keys.forget_cached()
     quotas.reset()
+    usage.buffer.clear()
     services.set_dispatcher(None)
     FakeEngine.gate = None
     FakeEngine.gate_only = None
