@@ -33,10 +33,12 @@ def _limiters() -> tuple[MovingWindowRateLimiter, FixedWindowRateLimiter]:
 
 
 def reset() -> None:
-    """Forget every count (tests)."""
+    """Let go of the storage: counts kept in this process are forgotten; Redis keeps its own (tests)."""
+    global _built
     with _lock:
-        if _built is not None:
-            _built[1].storage.reset()
+        if _built is not None and _built[0] == "memory://":
+            _built[1].storage.reset()  # also ends the storage's expiry thread
+        _built = None
 
 
 def _retry_after(limiter, item, *identifiers: str) -> int:
