@@ -41,6 +41,7 @@ class UsageBuffer:
         self._jobs: list[tuple] = []
         self._last_used: dict[int, object] = {}
         self._thread: threading.Thread | None = None
+        self._started = False
         self._stop = threading.Event()
 
     def record(self, principal: Principal, dialect: str, engine: str = "", *, requests: int = 0,
@@ -115,14 +116,18 @@ class UsageBuffer:
             self._last_used.clear()
 
     def _start(self) -> None:
-        """The flusher thread, started with the first usage (none when TTS_USAGE_FLUSH_SECONDS is 0)."""
-        if self._thread is not None or not settings.TTS_USAGE_FLUSH_SECONDS:
+        """With the first usage: a flush at exit, and the flusher thread (none when
+        TTS_USAGE_FLUSH_SECONDS is 0)."""
+        if self._started:
             return
         with self._lock:
-            if self._thread is None:
+            if self._started:
+                return
+            self._started = True
+            atexit.register(self.flush)
+            if settings.TTS_USAGE_FLUSH_SECONDS:
                 self._thread = threading.Thread(target=self._run, name="tts-usage-flush", daemon=True)
                 self._thread.start()
-                atexit.register(self.flush)
 
     def _run(self) -> None:
         from django.db import close_old_connections

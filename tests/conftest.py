@@ -30,6 +30,7 @@ def tts_settings(settings, tmp_path):
     services.latent_cache.clear()
     services.reference_cache.clear()
     yield settings
+    usage.buffer.clear()  # nothing of a test's keys is written after its database is gone
     if FakeEngine.gate is not None:
         FakeEngine.gate.set()
     services.set_dispatcher(None)
