@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.utils import timezone
 
 TOKEN_PREFIX = "tts_"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -199,15 +201,20 @@ def known_open() -> bool:
 
 
 def may_pass_early(token: str) -> bool:
-    """Whether a request with this bearer token may have its body read (a cached, cheap check)."""
-    if not keys_required() or server_key_matches(token):
+    """Whether a request with this bearer token may have its body read (a cached, cheap check).
+    When the database cannot answer, the request goes on to the middleware, which decides."""
+    try:
+        if not keys_required() or server_key_matches(token):
+            return True
+        if not token.startswith(TOKEN_PREFIX):
+            return False
+        wanted = digest(token)
+
+        def valid() -> bool:
+            from .models import ApiKey
+
+            return ApiKey.objects.active().filter(digest=wanted).exists()
+        return _cached(wanted, valid)
+    except Exception:
+        logger.exception("early API key check failed; the key middleware will check this request")
         return True
-    if not token.startswith(TOKEN_PREFIX):
-        return False
-    wanted = digest(token)
-
-    def valid() -> bool:
-        from .models import ApiKey
-
-        return ApiKey.objects.active().filter(digest=wanted).exists()
-    return _cached(wanted, valid)
