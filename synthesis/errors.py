@@ -82,3 +82,21 @@ class Overloaded(TTSError):
     def __init__(self, message: str, retry_after: int = 2):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Forbidden(TTSError):
+    """The caller's key may not do this (a missing scope, a voice it does not own, a built-in voice)."""
+
+    status = 403
+    code = "forbidden"
+
+
+class QuotaExceeded(TTSError):
+    """A key's requests per minute or characters per day are used up."""
+
+    status = 429
+    code = "quota_exceeded"
+
+    def __init__(self, message: str, retry_after: int = 1):
+        super().__init__(message)
+        self.retry_after = retry_after

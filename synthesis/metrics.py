@@ -18,6 +18,12 @@ ACTIVE_JOBS = Gauge("tts_active_jobs", "Synthesis jobs started and not finished"
 STREAM_FAILURES = Counter("tts_synthesis_failures", "Synthesis failures, before or after a response's first audio",
                           ["dialect", "stage"])
 ACTIVE_STREAMS = Gauge("tts_active_streams", "Open streaming responses and WebSocket sessions", ["dialect"])
+KEY_REQUESTS = Counter("tts_key_requests", "API requests (HTTP requests, WebSocket connections) per API key",
+                       ["key", "dialect", "engine"])
+KEY_CHARACTERS = Counter("tts_key_characters", "Characters submitted for synthesis per API key",
+                         ["key", "dialect", "engine"])
+KEY_AUDIO_SECONDS = Counter("tts_key_audio_seconds", "Seconds of audio synthesized per API key",
+                            ["key", "dialect", "engine"])
 
 
 def observe_job(dialect: str, engine: str, ttfa: float | None, seconds: float, audio_seconds: float) -> None:

@@ -158,11 +158,33 @@ def stamp(request: SynthesisRequest) -> SynthesisRequest:
 
 
 def submit(request: SynthesisRequest) -> Job:
-    """Admission control, then the dispatcher (the request was checked)."""
+    """Admission control and the caller's character quota, then the dispatcher (the request was checked)."""
+    from . import usage
+
     stamp(request)
     dispatcher = get_dispatcher()
     check_capacity(dispatcher, {turn.voice.engine for turn in request.turns})
-    return dispatcher.submit(request)
+    characters = charge(request)
+    job = dispatcher.submit(request)
+    usage.synthesis_started(request, characters, job)
+    return job
+
+
+def charge(request: SynthesisRequest) -> int:
+    """Count the request's characters against the caller's characters per day (QuotaExceeded when
+    they do not fit); returns the count. The server's own work (no caller) is not charged."""
+    from . import keys, quotas
+
+    characters = sum(len(turn.text) for turn in request.turns)
+    quotas.charge_characters(keys.current(), characters)
+    return characters
+
+
+def charge_task(request: SynthesisRequest) -> None:
+    """An async task's characters are the caller's when it is created (its runner has no caller)."""
+    from . import usage
+
+    usage.synthesis_started(request, charge(request), None)
 
 
 async def astart_synthesis(request: SynthesisRequest) -> Job:

@@ -2,6 +2,7 @@
 from django.conf import settings
 from django.shortcuts import render
 
+from . import keys
 from .api.common import LEVELS
 from .audio.encoders import FORMATS
 
@@ -19,7 +20,7 @@ def with_policy(response):
 
 def index(request):
     return with_policy(render(request, "index.html", {
-        "api_key_required": bool(settings.TTS_API_KEY), "levels": LEVELS, "formats": FORMATS,
+        "api_key_required": keys.keys_required(), "levels": LEVELS, "formats": FORMATS,
         "max_text_length": settings.TTS_MAX_TEXT_LENGTH}))
 
 

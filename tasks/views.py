@@ -8,6 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from synthesis.api.fish import FishView, TTSRequestSerializer, build_request
+from synthesis import services as synthesis_services
 from synthesis.audio.encoders import CONTENT_TYPES
 from synthesis.errors import InvalidInput, NotFound
 
@@ -49,6 +50,7 @@ class GenerateAsyncView(FishView):
     async def post(self, request):
         data = self.validated(AsyncGenerateSerializer, request)
         synthesis_request = await build_request(data, text_limit=settings.TTS_MAX_TASK_TEXT_LENGTH)
+        await sync_to_async(synthesis_services.charge_task)(synthesis_request)
         record = await sync_to_async(services.create_task)(data["step_id"], synthesis_request, data["format"],
                                                           public_fields(data))
         return Response({"success": True, "message": "Task created and started", "step_id": record.step_id,

@@ -1,6 +1,6 @@
 import pytest
 
-from synthesis import services
+from synthesis import keys, quotas, services, usage
 from synthesis.engines import registry
 from tests.fakes import FakeEngine
 
@@ -17,6 +17,10 @@ def tts_settings(settings, tmp_path):
     settings.TTS_API_KEY = ""
     settings.TTS_URL_ALLOWLIST = []
     settings.TTS_AUDIO_CACHE_BYTES = 0  # on in tests/test_audio_cache.py and in live servers
+    settings.TTS_USAGE_FLUSH_SECONDS = 0  # usage is flushed by the tests that read it
+    keys.forget_cached()
+    quotas.reset()
+    usage.buffer.clear()
     services.set_dispatcher(None)
     FakeEngine.gate = None
     FakeEngine.gate_only = None
@@ -27,6 +31,7 @@ def tts_settings(settings, tmp_path):
     services.latent_cache.clear()
     services.reference_cache.clear()
     yield settings
+    usage.buffer.clear()  # nothing of a test's keys is written after its database is gone
     if FakeEngine.gate is not None:
         FakeEngine.gate.set()
     services.set_dispatcher(None)

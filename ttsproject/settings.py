@@ -132,7 +132,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "synthesis.api.auth.ApiKeyMiddleware",
+    "synthesis.api.access.ApiKeyMiddleware",
     "synthesis.api.middleware.MetricsAndLimitsMiddleware",
 ]
 APPEND_SLASH = False
@@ -354,6 +354,7 @@ TTS_WS_MAX_CONNECTIONS = _int("TTS_WS_MAX_CONNECTIONS", 100, minimum=1)
 TTS_BISTREAM_IDLE_FLUSH = _float("TTS_BISTREAM_IDLE_FLUSH", 0.6)
 # Per-client-IP rate limit, e.g. "10/minute" (the LightTTS production setting); empty: off.
 TTS_RATE_LIMIT = env.str("TTS_RATE_LIMIT", default="")
+TTS_USAGE_FLUSH_SECONDS = _int("TTS_USAGE_FLUSH_SECONDS", 5)  # API keys' usage is written in batches
 TTS_RATE_LIMIT_SCOPE = env.str("TTS_RATE_LIMIT_SCOPE", default="unauthenticated")
 if TTS_RATE_LIMIT_SCOPE not in ("unauthenticated", "all"):
     raise ImproperlyConfigured("TTS_RATE_LIMIT_SCOPE must be 'unauthenticated' or 'all'")

@@ -7,15 +7,15 @@ from .models import Voice
 
 @admin.register(Voice)
 class VoiceAdmin(admin.ModelAdmin):
-    list_display = ("name", "engine", "language", "gender", "is_builtin", "enabled", "latent_status", "player",
-                    "created_by", "created_at")
-    list_filter = ("engine", "language", "gender", "is_builtin", "enabled")
+    list_display = ("name", "engine", "language", "gender", "is_builtin", "enabled", "is_public", "latent_status",
+                    "player", "created_by", "owner", "api_key", "created_at")
+    list_filter = ("engine", "language", "gender", "is_builtin", "enabled", "is_public", "owner")
     search_fields = ("name", "description", "reference_text", "engine_voice")
-    readonly_fields = ("player", "latent_status", "created_at", "updated_at")
+    readonly_fields = ("player", "latent_status", "api_key", "created_at", "updated_at")
     fields = ("name", "engine", "engine_voice", "language", "gender", "description", "reference_audio",
               "reference_text", "player", "latent", "latent_status", "sample_audio", "is_builtin", "enabled",
-              "created_by", "created_at", "updated_at")
-    actions = ["synthesize_sample", "enable", "disable"]
+              "is_public", "created_by", "owner", "api_key", "created_at", "updated_at")
+    actions = ["synthesize_sample", "enable", "disable", "publish", "unpublish"]
 
     @admin.display(description="preview")
     def player(self, voice: Voice):
@@ -48,6 +48,16 @@ class VoiceAdmin(admin.ModelAdmin):
     @admin.action(description="Disable selected voices")
     def disable(self, request, queryset):
         self.message_user(request, f"Disabled {queryset.update(enabled=False)} voice(s)", messages.SUCCESS)
+
+    @admin.action(description="Publish selected voices (every key may use them)")
+    def publish(self, request, queryset):
+        self.message_user(request, f"Published {queryset.update(is_public=True)} voice(s)", messages.SUCCESS)
+
+    @admin.action(description="Make selected voices private to their owner")
+    def unpublish(self, request, queryset):
+        count = queryset.exclude(is_builtin=True).update(is_public=False)
+        self.message_user(request, f"{count} voice(s) are private to their owner now (built-in voices stay public)",
+                          messages.SUCCESS)
 
     def save_model(self, request, obj, form, change):
         if not change and not obj.created_by:

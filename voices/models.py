@@ -1,9 +1,19 @@
+from django.conf import settings
 from django.db import models
 
 
 class VoiceQuerySet(models.QuerySet):
     def enabled(self):
         return self.filter(enabled=True)
+
+    def visible_to(self, principal):
+        """The voices a caller may list and use: public ones and its owner's (all of them for the
+        server's own work, the full-access key and admin keys)."""
+        if principal is None or principal.sees_every_voice:
+            return self
+        if principal.owner_id is None:
+            return self.filter(is_public=True)
+        return self.filter(models.Q(is_public=True) | models.Q(owner_id=principal.owner_id))
 
 
 class Voice(models.Model):
@@ -27,6 +37,13 @@ class Voice(models.Model):
     is_builtin = models.BooleanField(default=False)
     enabled = models.BooleanField(default=True)
     created_by = models.CharField(max_length=150, blank=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="voices", help_text="Whose keys may use this voice while it is private.")
+    api_key = models.ForeignKey("synthesis.ApiKey", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="voices", help_text="The API key that made this voice.")
+    is_public = models.BooleanField(default=True, help_text="Listed and usable by every key (built-in voices are); "
+                                                            "a voice made with a key is private to its owner "
+                                                            "until a curator publishes it.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -19,6 +19,7 @@ from synthesis.text.language import name as language_name
 from synthesis.types import VoiceRef
 
 from .models import Voice
+from .ownership import changeable, ownership, usable
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def resolve_voice(name: str, *, text: str = "", openai_aliases: bool = False) ->
     OpenAI's stock names (its Kokoro namesake when that speaks the text's language, else the
     language's default), or a blend like `a(2)+b(1)` an engine can speak.
     """
-    voice = Voice.objects.enabled().filter(name=name).first()
+    voice = usable().filter(name=name).first()
     if voice is None and name.lower() in PRESET_GENDERS:
         voice = default_voice(text, gender=PRESET_GENDERS[name.lower()])
     if voice is None and openai_aliases and name.lower() in OPENAI_VOICE_NAMES:
@@ -74,7 +75,7 @@ def resolve_voice(name: str, *, text: str = "", openai_aliases: bool = False) ->
 def openai_voice(name: str, text: str) -> Voice:
     """OpenAI's stock voice `name`: its namesake when native to the text's language, else that
     language's default voice of the namesake's gender."""
-    namesake = Voice.objects.enabled().filter(name=OPENAI_NAMESAKES.get(name, "")).first()
+    namesake = usable().filter(name=OPENAI_NAMESAKES.get(name, "")).first()
     if namesake is None:
         return default_voice(text)
     if base(namesake.language) == detect(text, namesake.language):
@@ -95,7 +96,7 @@ def default_voice(text: str = "", gender: str = "") -> Voice:
     text's language (TTS_DEFAULT_VOICES, TTS_DEFAULT_VOICE for its own language), else a voice
     native to it, else any voice that can speak it; of `gender` where one is."""
     language = detect(text) if text.strip() else "en"
-    enabled = list(Voice.objects.enabled().order_by("-is_builtin", "name"))
+    enabled = list(usable().order_by("-is_builtin", "name"))
     by_name = {v.name: v for v in enabled}
     preferred = [settings.TTS_DEFAULT_VOICES.get(f"{language}.{gender}") if gender else None,
                  settings.TTS_DEFAULT_VOICES.get(language)]
@@ -116,7 +117,7 @@ def default_voice(text: str = "", gender: str = "") -> Voice:
 
 def voices_speaking(language: str, limit: int = 8) -> list[str]:
     """Names of enabled voices that can speak `language`, native speakers first."""
-    enabled = [v for v in Voice.objects.enabled().order_by("-is_builtin", "name") if speaks(v, language)]
+    enabled = [v for v in usable().order_by("-is_builtin", "name") if speaks(v, language)]
     enabled.sort(key=lambda v: base(v.language) != language)
     return [v.name for v in enabled[:limit]]
 
@@ -167,8 +168,8 @@ def add_blend(name: str, spec: str, *, created_by: str = "api") -> Voice:
         raise InvalidInput(f"blend {spec!r} names voices no engine can blend", field="blend")
     language = blend_language(engine, spec)
     sample = speak_test_phrase(VoiceRef(name, engine, spec, language), "blend")
-    voice = Voice(name=name, engine=engine, engine_voice=spec, language=language, created_by=created_by,
-                  description=f"Blend of {spec}")
+    voice = Voice(name=name, engine=engine, engine_voice=spec, language=language,
+                  description=f"Blend of {spec}", **{"created_by": created_by, **ownership()})
     return _save_new(voice, {"sample_audio": (f"{_slug(name)}.sample.mp3", sample)})
 
 
@@ -252,7 +253,7 @@ def add_voice(name: str, prepared, reference_text: str = "", *, created_by: str 
     language = detect(reference_text) if (reference_text or "").strip() else "en"
     sample = speak_test_phrase(VoiceRef(name, engine.name, "", "", latent_text), "audio", language)
     voice = Voice(name=name, engine=engine.name, engine_voice="", language="",
-                  reference_text=reference_text or "", created_by=created_by,
+                  reference_text=reference_text or "", **{"created_by": created_by, **ownership()},
                   description=f"Cloned from reference audio ({prepared.duration:.1f} s) by timbre matching on "
                               f"{engine.name}.")
     return _save_new(voice, {"reference_audio": (f"{_slug(name)}.wav", prepared.wav_bytes()),
@@ -266,11 +267,9 @@ def _delete_files(voice: Voice) -> None:
             f.delete(save=False)
 
 
-def delete_voice(name: str) -> None:
-    """Delete a voice and its files."""
-    voice = Voice.objects.filter(name=name).first()
-    if voice is None:
-        raise VoiceNotFound(f"voice {name!r} not found", field="name")
+def delete_voice(name: str, field: str = "name", label: str = "voice") -> None:
+    """Delete a voice the caller may change (see `changeable`) and its files."""
+    voice = changeable(name, field, label, deleting=True)
     files = [f for f in (voice.reference_audio, voice.latent, voice.sample_audio) if f]
     with transaction.atomic():
         voice.delete()
@@ -279,7 +278,7 @@ def delete_voice(name: str) -> None:
 
 
 def role_names() -> list[str]:
-    return list(Voice.objects.enabled().values_list("name", flat=True))
+    return list(usable().values_list("name", flat=True))
 
 
 def catalog() -> list[dict]:
@@ -287,12 +286,12 @@ def catalog() -> list[dict]:
     return [{"id": v.name, "name": v.name, "engine": v.engine, "language": v.language,
              "language_name": language_name(v.language) if v.language else "", "gender": v.gender,
              "builtin": v.is_builtin, "description": v.description}
-            for v in Voice.objects.enabled()]
+            for v in usable()]
 
 
 def language_defaults() -> dict[str, str]:
     """The voice that speaks each language when the client names none."""
-    languages = {base(v) for v in Voice.objects.enabled().values_list("language", flat=True) if v}
+    languages = {base(v) for v in usable().values_list("language", flat=True) if v}
     defaults = {}
     for language in sorted(languages & set(SAMPLE_SENTENCES)):
         try:
@@ -344,10 +343,8 @@ def voice_exists(name: str) -> bool:
 
 
 def rename_voice(old: str, new: str) -> Voice:
-    """Rename a catalog voice; 404 if absent, 409 if the new name is taken."""
-    voice = Voice.objects.filter(name=old).first()
-    if voice is None:
-        raise VoiceNotFound(f"Reference voice '{old}' not found", field="old_reference_id")
+    """Rename a catalog voice the caller may change; 404 if absent, 409 if the new name is taken."""
+    voice = changeable(old, "old_reference_id", "Reference voice")
     voice.name = new
     try:
         with transaction.atomic():

@@ -1,11 +1,11 @@
-"""API-key check for every endpoint but health probes, the page, static files and the admin."""
+"""What the API-key checks share: which paths need a key, the bearer token, errors in the path's dialect.
+
+The checks themselves: synthesis.api.access (Django middleware), synthesis.api.guard (before a body
+is read), the WebSocket consumers' connect.
+"""
 from __future__ import annotations
 
-import hmac
-
-from django.conf import settings
 from django.http import JsonResponse
-from django.utils.deprecation import MiddlewareMixin
 
 from .dialects import dialect_for
 
@@ -20,11 +20,6 @@ def bearer_token(header: str) -> str:
     if scheme.rstrip(";").lower() != "bearer":
         return ""
     return token.strip()
-
-
-def key_matches(token: str) -> bool:
-    key = settings.TTS_API_KEY
-    return not key or (bool(token) and hmac.compare_digest(token.encode(), key.encode()))
 
 
 def error_body(path: str, message: str, code: str) -> dict:
@@ -53,15 +48,3 @@ def unauthorized_response(path: str) -> JsonResponse:
     response = error_response(path, 401, UNAUTHORIZED_MESSAGE, "invalid_api_key")
     response["WWW-Authenticate"] = "Bearer"
     return response
-
-
-class ApiKeyMiddleware(MiddlewareMixin):
-    def process_request(self, request):
-        if not settings.TTS_API_KEY:
-            return None
-        path = request.path
-        if not needs_key(path):
-            return None
-        if key_matches(bearer_token(request.headers.get("Authorization", ""))):
-            return None
-        return unauthorized_response(path)

@@ -15,14 +15,15 @@ from rest_framework.response import Response
 
 from adrf.views import APIView
 
-from .. import services
+from .. import keys, services
 from ..audio.encoders import output_rate
 from ..dispatch import Job, SynthesisFailed
 from ..engines.base import SamplingParams
-from ..errors import Conflict, InvalidInput, PayloadTooLarge, TTSError
+from ..errors import Conflict, Forbidden, InvalidInput, PayloadTooLarge, TTSError
 from ..fetch import read_audio_source
 from ..streaming import encoded_whole, open_stream
 from ..types import VoiceRef
+from .scopes import missing_scope_message
 
 logger = logging.getLogger(__name__)
 
@@ -120,8 +121,17 @@ def _clone_ref(data: bytes, field: str, cached: bool, engine_name: str | None) -
     return VoiceRef("reference", engine.name, "", "", services.reference_latent(prepared, engine))
 
 
+def require_scope(scope: str, field: str | None = None) -> None:
+    """Forbidden unless the caller's key has `scope` (for a step a route's own scope does not cover)."""
+    principal = keys.current()
+    if principal is not None and not principal.allows(scope):
+        raise Forbidden(missing_scope_message(scope), field=field)
+
+
 async def cloned_voice(data: bytes, field: str, cached: bool = True, engine: str | None = None) -> VoiceRef:
-    """A voice that follows the reference recording `data` (checked, prepared, analysed once)."""
+    """A voice that follows the reference recording `data` (checked, prepared, analysed once);
+    the caller's key needs the `clone` scope, whatever the route."""
+    require_scope("clone", field)
     return await sync_to_async(_clone_ref, thread_sensitive=False)(data, field, cached, engine)
 
 

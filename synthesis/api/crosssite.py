@@ -1,7 +1,7 @@
 """What browsers may do with the API: no CSRF cookie, no cross-site writes, CORS only where allowed.
 
 API clients authenticate by key (or by being on the operator's machine), never by a cookie, so
-Django's CSRF cookie check does not apply to them (the admin keeps it). With no key configured, a
+Django's CSRF cookie check does not apply to them (the admin keeps it). With no key at all, a
 browser page on another site could still post to a local server: a state-changing request whose
 Origin (or Referer) names a foreign site is refused unless TTS_CORS_ALLOWED_ORIGINS lists it.
 Listed origins get CORS headers and preflight answers on API paths (never on the admin).
@@ -13,10 +13,11 @@ import re
 import uuid
 from urllib.parse import urlsplit
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpResponse
 
-from .. import streaming
+from .. import keys, streaming
 from .auth import error_response
 from .middleware import AsyncMiddleware
 
@@ -66,7 +67,7 @@ class CrossSiteMiddleware(AsyncMiddleware):
         if request.method == "OPTIONS" and cors and request.headers.get("Access-Control-Request-Method"):
             return self.cors(HttpResponse(status=204), origin, preflight=True)
         if (request.method not in SAFE_METHODS and origin and not cors and not is_same_origin(request, origin)
-                and not settings.TTS_API_KEY):
+                and not await sync_to_async(keys.keys_required)()):
             return error_response(request.path, 403, f"Cross-site request from {origin} refused: this server "
                                   "has no API key, so only pages it serves (or TTS_CORS_ALLOWED_ORIGINS) may "
                                   "change or use it", "cross_site_refused")

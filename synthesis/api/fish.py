@@ -147,7 +147,7 @@ class DeleteReferenceView(FishView):
         ref_id = str(request.data.get("reference_id", "")).strip()
         if not ref_id:
             raise InvalidInput("reference_id is required", field="reference_id")
-        await sync_to_async(voice_services.delete_voice)(ref_id)
+        await sync_to_async(voice_services.delete_voice)(ref_id, "reference_id", "Reference voice")
         return Response({"success": True, "message": f"Reference voice '{ref_id}' deleted successfully",
                          "reference_id": ref_id})
 

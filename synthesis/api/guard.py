@@ -4,7 +4,9 @@ Daphne (Twisted) takes in a whole body before the application sees the request, 
 reads it again, so a client without the key could make the server hold half a gigabyte just to
 answer 401. The same decision is made at two depths: in daphne as soon as the headers are in
 (and per chunk while the body streams), and in front of Django as ASGI middleware for any other
-ASGI server. Errors come in the path's dialect.
+ASGI server. Errors come in the path's dialect. Whether a key is valid is looked up here with a
+few seconds' cache (synthesis.keys.may_pass_early); the Django middleware checks it again,
+uncached and with its scopes, so a revoked key is refused at once either way.
 """
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ import json
 
 from django.conf import settings
 
-from .auth import UNAUTHORIZED_MESSAGE, bearer_token, error_body, key_matches, needs_key
+from .. import keys
+from .auth import UNAUTHORIZED_MESSAGE, bearer_token, error_body, needs_key
 
 # Paths whose bodies may carry reference audio (uploads, base64 in JSON or forms, msgpack bytes).
 AUDIO_PATHS = ("/clone_voice", "/v1/clone_voice", "/add_speaker", "/v1/add_speaker", "/v1/audio/speech",
@@ -29,8 +32,8 @@ def body_limit(path: str) -> int:
 
 def refusal(path: str, method: str, authorization: str, length: int | None, websocket: bool = False):
     """(status, body bytes, extra headers) refusing a request from its head alone, or None."""
-    if settings.TTS_API_KEY and method != "OPTIONS" and not websocket and needs_key(path) \
-            and not key_matches(bearer_token(authorization)):
+    if method != "OPTIONS" and not websocket and needs_key(path) \
+            and not keys.may_pass_early(bearer_token(authorization)):
         return 401, encode(path, UNAUTHORIZED_MESSAGE, "invalid_api_key"), [(b"WWW-Authenticate", b"Bearer")]
     limit = body_limit(path)
     if length is not None and length > limit:

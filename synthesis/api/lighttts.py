@@ -18,10 +18,10 @@ from ..types import SynthesisRequest, Turn
 from .answers import speech_response
 from .common import DialectView, cloned_voice, reference_bytes
 
-ERROR_CODES = {400: "INVALID_PARAMETER", 401: "UNAUTHORIZED", 404: "NOT_FOUND", 413: "FILE_TOO_LARGE",
+ERROR_CODES = {400: "INVALID_PARAMETER", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 413: "FILE_TOO_LARGE",
                422: "VALIDATION_ERROR", 429: "RATE_LIMITED", 500: "INTERNAL_ERROR", 503: "MODEL_NOT_READY"}
-MESSAGES = {400: "Invalid request", 401: "Unauthorized", 404: "Not found", 413: "File too large",
-            422: "Validation failed", 500: "Synthesis failed", 503: "Model not ready"}
+MESSAGES = {400: "Invalid request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 413: "File too large",
+            422: "Validation failed", 429: "Too many requests", 500: "Synthesis failed", 503: "Model not ready"}
 
 
 def error_body(status: int, message: str, code: str | None = None) -> dict:

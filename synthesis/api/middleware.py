@@ -10,8 +10,8 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from .. import metrics
-from .auth import PUBLIC_PATHS, PUBLIC_PREFIXES, bearer_token, error_response, key_matches
+from .. import keys, metrics
+from .auth import PUBLIC_PATHS, PUBLIC_PREFIXES, error_response
 from .dialects import dialect_for
 
 UNITS = {"second": 1, "sec": 1, "s": 1, "minute": 60, "min": 60, "m": 60, "hour": 3600, "h": 3600}
@@ -100,9 +100,9 @@ class MetricsAndLimitsMiddleware(AsyncMiddleware):
         rate = parse_rate(settings.TTS_RATE_LIMIT)
         if rate is None:
             return None
-        if settings.TTS_RATE_LIMIT_SCOPE == "unauthenticated" and settings.TTS_API_KEY and key_matches(
-                bearer_token(request.headers.get("Authorization", ""))):
-            return None
+        if settings.TTS_RATE_LIMIT_SCOPE == "unauthenticated" and getattr(request, "principal", None) not in (
+                None, keys.ANONYMOUS):
+            return None  # a key's own quota applies instead
         wait = limiter.check(client_ip(request), *rate)
         if not wait:
             return None

@@ -1,4 +1,4 @@
-"""What every TTS WebSocket consumer shares: API key, connection limit, job cleanup."""
+"""What every TTS WebSocket consumer shares: API key and scope, connection limit, job cleanup."""
 from __future__ import annotations
 
 import logging
@@ -8,7 +8,12 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from ..api.auth import bearer_token, key_matches
+from asgiref.sync import sync_to_async
+
+from .. import keys, quotas, usage
+from ..api.auth import bearer_token
+from ..api.scopes import missing_scope_message, scope_for
+from ..errors import QuotaExceeded
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +24,9 @@ CLOSE_SERVER_ERROR = 4500
 CLOSE_TRY_AGAIN_LATER = 4503  # over the connection limit
 CLOSE_BAD_MESSAGE = 4400
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403  # a key without the scope
 CLOSE_FORBIDDEN_ORIGIN = 4403
+CLOSE_QUOTA = 4429  # a key over its requests per minute
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_LARGE = 4413
 CLOSE_TEXT_TOO_LONG = 4422
@@ -33,6 +40,7 @@ class TTSConsumer(AsyncWebsocketConsumer):
 
     counted = False
     jobs: list = []
+    principal: keys.Principal | None = None
 
     def header(self, name: bytes) -> str:
         for key, value in self.scope.get("headers", []):
@@ -44,11 +52,10 @@ class TTSConsumer(AsyncWebsocketConsumer):
         global _open_connections
         self.jobs = []
         await self.accept()
-        if not key_matches(bearer_token(self.header(b"authorization"))):
-            # Accepted first so the client sees why: an error message, then close 4401.
-            await self.refuse_unauthorized()
+        # Accepted first so the client sees why: an error message, then close 4401, 4403 or 4429.
+        if not await self.admitted():
             return
-        if self.foreign_origin():
+        if await self.foreign_origin():
             await self.close(code=CLOSE_FORBIDDEN_ORIGIN)
             return
         if _open_connections >= settings.TTS_WS_MAX_CONNECTIONS:
@@ -61,15 +68,35 @@ class TTSConsumer(AsyncWebsocketConsumer):
         ACTIVE_STREAMS.labels(dialect=self.dialect).inc()
         await self.on_open()
 
-    def foreign_origin(self) -> bool:
+    async def admitted(self) -> bool:
+        """Whether the handshake's key may open this WebSocket (refused with the reason if not); the
+        key's caller is then known to the services for the whole connection."""
+        principal = await sync_to_async(keys.authenticate)(bearer_token(self.header(b"authorization")))
+        if principal is None:
+            await self.refuse_unauthorized()
+            return False
+        scope = scope_for(self.scope["path"])
+        if not principal.allows(scope):
+            await self.refuse_forbidden(missing_scope_message(scope))
+            return False
+        try:
+            await sync_to_async(quotas.admit_request, thread_sensitive=False)(principal)
+        except QuotaExceeded as e:
+            await self.refuse_quota(e.message)
+            return False
+        self.principal = principal
+        keys.set_current(principal)  # this connection's task (and the tasks it starts) serve this caller
+        usage.buffer.record(principal, self.dialect, requests=1)
+        return True
+
+    async def foreign_origin(self) -> bool:
         """With no key, a browser page of another site may not open a connection (its Origin says so)."""
         from ..api.crosssite import allowed_origin
 
         origin = self.header(b"origin").rstrip("/").lower()
-        if settings.TTS_API_KEY or not origin or allowed_origin(origin):
+        if not origin or allowed_origin(origin) or urlsplit(origin).netloc == self.header(b"host").lower():
             return False
-        host = self.header(b"host").lower()
-        return urlsplit(origin).netloc != host
+        return not await sync_to_async(keys.keys_required)()
 
     async def refuse_busy(self):
         await self.close(code=CLOSE_TRY_AGAIN_LATER)
@@ -77,11 +104,19 @@ class TTSConsumer(AsyncWebsocketConsumer):
     async def refuse_unauthorized(self):
         await self.close(code=CLOSE_UNAUTHORIZED)
 
+    async def refuse_forbidden(self, message: str):
+        await self.close(code=CLOSE_FORBIDDEN)
+
+    async def refuse_quota(self, message: str):
+        await self.close(code=CLOSE_QUOTA)
+
     async def on_open(self):
         pass
 
     async def dispatch(self, message):
         """Any error in a handler ends this connection, never the slot accounting."""
+        if self.principal is not None:
+            keys.set_current(self.principal)
         try:
             await super().dispatch(message)
         except StopConsumer:

@@ -19,10 +19,11 @@ from ..audio.encoders import to_pcm16
 from ..errors import PayloadTooLarge, TextTooLong, TTSError
 from ..text.sentences import split_sentences
 from ..types import SynthesisRequest, Turn
-from .base import (CLOSE_BAD_MESSAGE, CLOSE_NORMAL, CLOSE_NOT_FOUND, CLOSE_SERVER_ERROR,
-                   CLOSE_TEXT_TOO_LONG, CLOSE_TOO_LARGE, CLOSE_UNAUTHORIZED, TTSConsumer)
+from .base import (CLOSE_BAD_MESSAGE, CLOSE_FORBIDDEN, CLOSE_NORMAL, CLOSE_NOT_FOUND, CLOSE_QUOTA,
+                   CLOSE_SERVER_ERROR, CLOSE_TEXT_TOO_LONG, CLOSE_TOO_LARGE, CLOSE_UNAUTHORIZED, TTSConsumer)
 
-CLOSE_FOR_STATUS = {404: CLOSE_NOT_FOUND, 413: CLOSE_TOO_LARGE, 422: CLOSE_TEXT_TOO_LONG}
+CLOSE_FOR_STATUS = {403: CLOSE_FORBIDDEN, 404: CLOSE_NOT_FOUND, 413: CLOSE_TOO_LARGE, 422: CLOSE_TEXT_TOO_LONG,
+                    429: CLOSE_QUOTA}
 
 AWAIT_INIT, AWAIT_AUDIO, AWAIT_TEXT, FINISHING = "init", "audio", "text", "finishing"
 
@@ -129,11 +130,19 @@ class BistreamConsumer(TTSConsumer):
             await self.close(code=CLOSE_NORMAL)
         except asyncio.CancelledError:
             raise
+        except TTSError as e:  # refused when submitted (a quota, a language, overload)
+            await self.fail(CLOSE_FOR_STATUS.get(e.status, CLOSE_SERVER_ERROR), e.status, e.message)
         except Exception as e:  # an engine failure ends this stream, not the server
             await self.fail(CLOSE_SERVER_ERROR, 500, f"synthesis failed: {e}")
 
     async def refuse_unauthorized(self):
         await self.fail(CLOSE_UNAUTHORIZED, 401, "Invalid or missing API key: send Authorization: Bearer <key>")
+
+    async def refuse_forbidden(self, message: str):
+        await self.fail(CLOSE_FORBIDDEN, 403, message)
+
+    async def refuse_quota(self, message: str):
+        await self.fail(CLOSE_QUOTA, 429, message)
 
     async def fail(self, close_code: int, status: int, message: str):
         await self.send(text_data=json.dumps(error_body(status, message)))

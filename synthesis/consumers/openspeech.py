@@ -38,6 +38,14 @@ class BinaryTTSConsumer(TTSConsumer):
         await self.send(bytes_data=proto.error_frame(proto.UNAUTHORIZED, "invalid auth token"))
         await super().refuse_unauthorized()
 
+    async def refuse_forbidden(self, message: str):
+        await self.send(bytes_data=proto.error_frame(proto.UNAUTHORIZED, message))
+        await super().refuse_forbidden(message)
+
+    async def refuse_quota(self, message: str):
+        await self.send(bytes_data=proto.error_frame(proto.TOO_MANY_CONNECTIONS, message))
+        await super().refuse_quota(message)
+
     async def refuse_busy(self):
         await self.send(bytes_data=proto.error_frame(proto.TOO_MANY_CONNECTIONS, "too many connections"))
         await super().refuse_busy()

@@ -1,0 +1,122 @@
+"""People's API keys: stored hashed, accepted in every form the dialects send, revoked at once."""
+import io
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from synthesis import keys, usage
+from synthesis.api.guard import refusal
+from synthesis.models import ApiKey
+from tests.factories import bearer, make_key, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_only_the_digest_of_a_token_is_stored(fake_voices):
+    key = make_key()
+    stored = ApiKey.objects.get(pk=key.pk)
+    assert key.token.startswith("tts_") and len(key.token) > 40
+    assert key.token not in (stored.digest, stored.prefix) and stored.digest == keys.digest(key.token)
+    assert key.token.startswith(stored.prefix)
+
+
+def test_a_key_is_let_through_and_a_wrong_one_is_not(client, fake_voices):
+    key = make_key()
+    assert client.get("/audio_roles", **bearer(key)).status_code == 200
+    assert client.get("/audio_roles", **bearer(key.token + "x")).status_code == 401
+    assert client.get("/audio_roles").status_code == 401
+
+
+def test_once_a_key_exists_the_server_needs_one(client, fake_voices):
+    assert client.get("/audio_roles").status_code == 200
+    make_key()
+    refused = client.get("/audio_roles")
+    assert refused.status_code == 401 and refused["WWW-Authenticate"] == "Bearer"
+
+
+def test_revoking_takes_effect_at_once_and_keeps_the_server_closed(client, fake_voices):
+    key = make_key()
+    assert client.get("/audio_roles", **bearer(key)).status_code == 200
+    keys.revoke(ApiKey.objects.filter(pk=key.pk))
+    assert client.get("/audio_roles", **bearer(key)).status_code == 401
+    assert client.get("/audio_roles").status_code == 401  # the last key revoked does not open the server
+
+
+def test_a_revocation_made_elsewhere_is_seen_by_the_next_request(client, fake_voices):
+    key = make_key()
+    assert client.get("/audio_roles", **bearer(key)).status_code == 200
+    ApiKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now())  # another process, no cache to clear
+    assert client.get("/audio_roles", **bearer(key)).status_code == 401
+
+
+def test_an_expired_key_is_refused(client, fake_voices):
+    key = make_key(expires_at=timezone.now() - timedelta(seconds=1))
+    assert client.get("/audio_roles", **bearer(key)).status_code == 401
+
+
+def test_the_server_key_keeps_full_access_beside_people_keys(client, fake_voices, settings):
+    settings.TTS_API_KEY = "s3cret"
+    make_key(scopes=["speak"])
+    assert client.get("/metrics", **bearer("s3cret")).status_code == 200
+    assert client.post("/delete_speaker", {"name": "ghost"}, **bearer("s3cret")).status_code == 404
+
+
+def test_openspeech_sends_bearer_with_a_semicolon(client, fake_voices):
+    key = make_key()
+    response = client.post("/api/tts/interrupt", {"session_id": "none"}, content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Bearer; {key.token}")
+    assert response.status_code == 404  # past the key check: no such session
+
+
+def test_errors_come_in_the_dialect_shape(client, fake_voices):
+    make_key()
+    assert client.get("/v1/models").json()["error"]["code"] == "invalid_api_key"
+    assert client.get("/query_tts_model").json()["error_code"] == "INVALID_API_KEY"
+    assert "API key" in client.get("/audio_roles").json()["detail"]
+
+
+def test_bodies_of_callers_without_a_valid_key_are_refused_unread(fake_voices):
+    key = make_key()
+    assert refusal("/speak", "POST", f"Bearer {key.token}", 100) is None
+    assert refusal("/speak", "POST", "Bearer tts_forged", 100)[0] == 401
+    assert refusal("/speak", "POST", "", 100)[0] == 401
+    keys.revoke(ApiKey.objects.filter(pk=key.pk))
+    assert refusal("/speak", "POST", f"Bearer {key.token}", 100)[0] == 401
+
+
+def test_the_page_asks_for_a_key_once_one_exists(client, fake_voices):
+    assert b'data-key-required="false"' in client.get("/").content
+    make_key()
+    assert b'data-key-required="true"' in client.get("/").content
+
+
+def test_last_use_is_recorded_in_the_batch(client, fake_voices):
+    key = make_key()
+    client.get("/audio_roles", **bearer(key))
+    assert ApiKey.objects.get(pk=key.pk).last_used_at is None  # not written per request
+    usage.flush()
+    assert ApiKey.objects.get(pk=key.pk).last_used_at is not None
+
+
+def test_create_api_key_prints_a_working_token(client, fake_voices):
+    make_user("team-a")
+    out, err = io.StringIO(), io.StringIO()
+    call_command("create_api_key", "team-a-ci", "--owner", "team-a", "--scopes", "speak,tasks",
+                 "--requests-per-minute", "30", "--characters-per-day", "5000", stdout=out, stderr=err)
+    token = out.getvalue().strip()
+    key = ApiKey.objects.get(name="team-a-ci")
+    assert key.scopes == ["speak", "tasks"] and key.requests_per_minute == 30 and key.characters_per_day == 5000
+    assert "shown only now" in err.getvalue()
+    assert client.get("/audio_roles", **bearer(token)).status_code == 200
+
+
+def test_create_api_key_refuses_unknown_scopes_and_owners():
+    from django.core.management.base import CommandError
+
+    make_user("team-b")
+    with pytest.raises(CommandError, match="unknown scope"):
+        call_command("create_api_key", "k", "--owner", "team-b", "--scopes", "speak,everything")
+    with pytest.raises(CommandError, match="no user"):
+        call_command("create_api_key", "k", "--owner", "nobody")
