@@ -25,7 +25,8 @@ def engine_options(name: str) -> EngineOptions:
     extra = dict(settings.TTS_ENGINE_OPTIONS.get(name, {}))
     extra.setdefault("speaker_cache", str(Path(settings.TTS_CACHE_DIR) / "speaker"))
     threads = settings.TTS_ORT_THREADS or max(1, (os.cpu_count() or 1) // settings.TTS_WORKERS)
-    return EngineOptions(intra_op_threads=threads,
+    # TTS_ORT_THREADS=0: a lone segment may use every core, concurrent ones their share each
+    return EngineOptions(intra_op_threads=threads, adaptive_threads=not settings.TTS_ORT_THREADS,
                          voices_dir=extra.pop("voices_dir", ""), cache_dir=extra.pop("cache_dir", ""),
                          model_path=extra.pop("model_path", ""), extra=extra)
 

@@ -88,3 +88,11 @@ def test_one_sentence_rule_for_whole_texts_and_streams():
     # texts close it at the end.
     assert split_sentences("It costs 3.", final=False) == ([], "It costs 3.")
     assert split_sentences("Line one\nline", final=False) == (["Line one\n"], "line")
+
+
+def test_with_growth_each_segment_is_at_most_that_much_longer_than_allowed_before():
+    segments = segment_text(LONG * 3, growth=2.0)
+    limits = [FIRST_SEGMENT_UNITS * 2 ** i for i in range(len(segments))]
+    assert all(units(s.text) <= min(50, limit) for s, limit in zip(segments[1:], limits[1:]))
+    assert units(segments[1].text) < 30 < max(units(s.text) for s in segments)  # short early, long later
+    assert words(" ".join(s.text for s in segments)) == words(LONG * 3)

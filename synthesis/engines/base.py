@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import os
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,6 +45,7 @@ class EngineOptions:
     """Settings an engine is built with (from Django settings or the CLI)."""
 
     intra_op_threads: int = 0  # 0: the machine's cores
+    adaptive_threads: bool = False  # a segment rendered alone may use every core (AdaptiveSession)
     inter_op_threads: int = 1
     voices_dir: str = ""
     cache_dir: str = ""
@@ -146,12 +149,60 @@ class SynthesizeFromStream:
         return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
 
 
+class Rendering:
+    """How many segments this process renders at this moment (the dispatchers count them)."""
+
+    _count = 0
+    _lock = threading.Lock()
+
+    @classmethod
+    @contextmanager
+    def segment(cls) -> Iterator[None]:
+        with cls._lock:
+            cls._count += 1
+        try:
+            yield
+        finally:
+            with cls._lock:
+                cls._count -= 1
+
+    @classmethod
+    def alone(cls) -> bool:
+        return cls._count <= 1
+
+
+class AdaptiveSession:
+    """Two onnxruntime sessions of one model: a segment rendered alone gets every core, segments
+    rendered side by side get their share each (one per core beats all fighting for all)."""
+
+    def __init__(self, shared, whole):
+        self._shared, self._whole = shared, whole
+
+    def run(self, *args, **kwargs):
+        return (self._whole if Rendering.alone() else self._shared).run(*args, **kwargs)
+
+    def __getattr__(self, name):  # inputs, outputs, metadata: the same in both
+        return getattr(self._shared, name)
+
+
 def make_onnx_session(path: str, options: EngineOptions):
-    """An onnxruntime CPU session with the configured thread counts."""
+    """An onnxruntime CPU session with the configured thread counts; with `adaptive_threads` and
+    fewer threads than cores, an AdaptiveSession that lends a lone segment every core."""
+    cores = os.cpu_count() or 1
+    shared = _onnx_session(path, options.ort_threads(), options.inter_op_threads)
+    if not options.adaptive_threads or options.ort_threads() >= cores:
+        return shared
+    # no spinning: its threads must leave the cores the moment a second segment starts
+    return AdaptiveSession(shared, _onnx_session(path, cores, options.inter_op_threads, spin=False))
+
+
+def _onnx_session(path: str, threads: int, inter_op_threads: int, spin: bool = True):
     import onnxruntime as ort
 
     so = ort.SessionOptions()
-    so.intra_op_num_threads = options.ort_threads()
-    so.inter_op_num_threads = max(1, options.inter_op_threads)
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = max(1, inter_op_threads)
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if not spin:
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), sess_options=so, providers=["CPUExecutionProvider"])

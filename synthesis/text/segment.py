@@ -104,16 +104,21 @@ def _pause(piece: str, ends_sentence: bool) -> float:
 
 
 def segment_text(text: str, length_threshold: int = 50, window_size: int = 50,
-                 first_segment: int = FIRST_SEGMENT_UNITS) -> list[Segment]:
+                 first_segment: int = FIRST_SEGMENT_UNITS, growth: float = 0.0) -> list[Segment]:
     """Segments in reading order; joined back they hold every word of `text` once.
 
     The first segment is short (about `first_segment` units) so audio starts early, but its first
-    clause is only cut inside when longer than twice that: a cut mid-phrase is heard.
+    clause is only cut inside when longer than twice that: a cut mid-phrase is heard. With
+    `growth`, each next segment may be at most that many times longer than the one before (up to
+    the window), so it is rendered while the audio before it plays.
     """
     whole = sentences(text)
     if not whole:
         return []
     window = max(1, window_size)
+
+    def limit(index: int) -> int:  # units segment `index` may hold
+        return window if growth <= 1 else max(1, min(window, round(first_segment * growth ** index)))
     if units(text) <= length_threshold and len(whole) == 1 and units(text) <= first_segment:
         return [Segment(whole[0], SENTENCE_PAUSE)]
     # (piece, is the end of a sentence)
@@ -125,14 +130,14 @@ def segment_text(text: str, length_threshold: int = 50, window_size: int = 50,
             if len(fitted) > 1:
                 # Only the head needs to be short; the rest of the first sentence may be longer.
                 rest = "".join(fitted[1:]) if HAN_CHAR.search(sentence) else " ".join(fitted[1:])
-                fitted = [fitted[0], *_fit(rest, window, window)]
+                fitted = [fitted[0], *_fit(rest, limit(1), window)]
         else:
-            fitted = _fit(sentence, window, window)
+            fitted = _fit(sentence, limit(len(pieces)), window)
         pieces.extend((p, j == len(fitted) - 1) for j, p in enumerate(fitted))
     merged: list[tuple[str, bool]] = [pieces[0]]
     for piece, ends in pieces[1:]:
         prev, prev_ends = merged[-1]
-        if len(merged) > 1 and prev_ends and units(prev) + units(piece) <= window:
+        if len(merged) > 1 and prev_ends and units(prev) + units(piece) <= limit(len(merged) - 1):
             merged[-1] = (_join(prev, piece), ends)
         else:
             merged.append((piece, ends))

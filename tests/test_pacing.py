@@ -1,0 +1,86 @@
+"""Adaptive parallelism and pacing: a lone segment gets every core, segments side by side their
+share; each next segment grows only as fast as the engine renders here now."""
+import os
+import threading
+
+import numpy as np
+import pytest
+
+from synthesis import pipeline
+from synthesis.engines.base import AdaptiveSession, EngineOptions, Rendering
+
+
+class Recorder:
+    def __init__(self, name, log):
+        self.name, self.log = name, log
+
+    def run(self, *args, **kwargs):
+        self.log.append(self.name)
+        return [np.zeros(1, dtype=np.float32)]
+
+    def get_inputs(self):
+        return [self.name]
+
+
+def test_a_lone_segment_uses_the_whole_session_and_concurrent_ones_the_shared():
+    log = []
+    session = AdaptiveSession(Recorder("shared", log), Recorder("whole", log))
+    with Rendering.segment():
+        session.run(None, {})
+        both_in, release = threading.Event(), threading.Event()
+
+        def second():
+            with Rendering.segment():
+                both_in.set()
+                release.wait(10)
+
+        other = threading.Thread(target=second)
+        other.start()
+        assert both_in.wait(10)
+        session.run(None, {})
+        release.set()
+        other.join(10)
+    assert log == ["whole", "shared"]
+    assert session.get_inputs() == ["shared"]  # the model's description comes from either
+
+
+@pytest.mark.real_engine
+@pytest.mark.parametrize("adaptive", [True, False])
+def test_an_engine_on_the_default_settings_gets_an_adaptive_session_and_a_fixed_count_does_not(adaptive):
+    from synthesis.engines.piper import PiperEngine
+
+    engine = PiperEngine(EngineOptions(intra_op_threads=1, adaptive_threads=adaptive))
+    engine.load()
+    session = engine._voice("joe").session
+    assert isinstance(session, AdaptiveSession) == (adaptive and (os.cpu_count() or 1) > 1)
+    with Rendering.segment():
+        alone = engine.synthesize("Every core helps a lone request.", "joe")
+    assert len(alone) / engine.sample_rate > 1.0
+
+
+@pytest.fixture
+def clean_speeds():
+    pipeline._render_speed.clear()
+    yield
+    pipeline._render_speed.clear()
+
+
+def test_segments_grow_fast_for_a_fast_engine_and_slowly_for_a_slow_one(clean_speeds):
+    assert pipeline.growth_for("fresh") == pipeline.DEFAULT_GROWTH  # nothing measured yet
+    pipeline.observe_render("fast", 0.05, 1.0)
+    pipeline.observe_render("slow", 0.9, 1.0)
+    assert pipeline.growth_for("fast") == pipeline.MAX_GROWTH
+    assert pipeline.growth_for("slow") == pipeline.MIN_GROWTH
+    for _ in range(12):  # the load went away: the measure follows
+        pipeline.observe_render("slow", 0.1, 1.0)
+    assert pipeline.growth_for("slow") == pipeline.MAX_GROWTH
+
+
+def test_rendering_measures_the_engines_speed(fake_voices, clean_speeds):
+    from synthesis import services
+    from synthesis.types import SynthesisRequest, Turn, VoiceRef
+
+    request = SynthesisRequest([Turn(VoiceRef("fake_a", "fake", "fake_a", "en"), "One two three. Four five six.")])
+    job = services.start_synthesis(request)
+    assert sum(len(chunk.samples) for chunk in job) > 0
+    assert "fake" in pipeline._render_speed and pipeline._render_speed["fake"] >= 0
