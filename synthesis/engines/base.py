@@ -203,6 +203,9 @@ def _onnx_session(path: str, threads: int, inter_op_threads: int, spin: bool = T
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = max(1, inter_op_threads)
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # The arena keeps the peak of every input length it has seen, per session and thread: with
+    # texts of every length a Piper server grew to 2.7 GB, 0.8 GB without it, no slower.
+    so.enable_cpu_mem_arena = False
     if not spin:
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), sess_options=so, providers=["CPUExecutionProvider"])
