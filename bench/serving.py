@@ -1,0 +1,193 @@
+"""Serving benchmark: this server against the bare engines and the peer servers, side by side in one run.
+
+For Piper (joe) and Kokoro, closed-loop clients stream short, medium and long English texts
+(raw PCM over the OpenAI endpoint here; each peer's own streaming API) at concurrency 1 and 8:
+
+  c=1 TTFA p50, c=8 TTFA p50 / p95 (first audio byte), c=8 throughput (audio seconds per second),
+  repeat (first audio of a second identical request: the output cache), stall (seconds a player
+  that starts at the first byte waits for audio, per request, mean at c=1 and c=4),
+
+and the ratios of this server to the bare engine and to each peer. Peers are installed from PyPI
+into their own virtual environments (bench/peers.py). Run it with nothing else on the machine:
+
+    ./scripts/bench serving [--requests 16] [--no-peers] [--engines piper kokoro]
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+from bench.common import ROOT, median, percentile
+from bench.peers import TEXTS, start_peer
+
+VOICES = {"piper": "joe", "kokoro": "af_heart"}
+PEER_FOR = {"piper": "piper-http", "kokoro": "fastkokoro"}
+SERVED_RATE = 24000  # OpenAI's raw PCM
+
+
+def stall_seconds(arrivals: list[tuple[float, float]]) -> float:
+    """Seconds a player that starts with the first chunk waits for audio: (arrival, seconds) per chunk."""
+    if not arrivals:
+        return 0.0
+    clock, stalled = arrivals[0][0], 0.0
+    for arrived, seconds in arrivals:
+        if arrived > clock:
+            stalled += arrived - clock
+            clock = arrived
+        clock += seconds
+    return stalled
+
+
+def served_request(url: str, voice: str, text: str, fresh: bool = True) -> dict:
+    """One streamed request: first audio, audio seconds, stall seconds."""
+    headers = {"Cache-Control": "no-cache"} if fresh else {}
+    start = time.perf_counter()
+    arrivals = []
+    with requests.post(f"{url}/v1/audio/speech", json={"model": "tts-1", "voice": voice, "input": text,
+                                                       "response_format": "pcm"},
+                       headers=headers, stream=True, timeout=600) as response:
+        response.raise_for_status()
+        for chunk in response.iter_content(chunk_size=None):
+            if chunk:
+                arrivals.append((time.perf_counter() - start, len(chunk) / 2 / SERVED_RATE))
+    return {"ttfa": arrivals[0][0], "audio": sum(s for _, s in arrivals), "stall": stall_seconds(arrivals)}
+
+
+class BareEngine:
+    """The engine in this process, sentence by sentence, as an application would call it."""
+
+    def __init__(self, name: str, threads: int):
+        from bench.common import setup_django
+
+        setup_django()
+        from synthesis.engines.registry import engine_class
+        from synthesis.services import engine_options
+
+        options = engine_options(name)  # the server's model and voice paths, with `threads` onnxruntime threads
+        options.intra_op_threads = threads
+        self.engine = engine_class(name)(options)
+        self.engine.load()
+        self.voice = VOICES[name]
+
+    def request(self, text: str) -> dict:
+        from synthesis.text import normalize
+        from synthesis.text.sentences import sentences
+
+        start = time.perf_counter()
+        arrivals = []
+        for sentence in sentences(text):
+            audio = self.engine.synthesize(normalize(sentence, "en"), self.voice, language="en")
+            arrivals.append((time.perf_counter() - start, len(audio) / self.engine.sample_rate))
+        return {"ttfa": arrivals[0][0], "audio": sum(s for _, s in arrivals), "stall": stall_seconds(arrivals)}
+
+
+def closed_loop(request, concurrency: int, count: int) -> dict:
+    """`count` requests over the texts by `concurrency` clients, each sending its next when one ends."""
+    texts = [TEXTS[i % len(TEXTS)] for i in range(count)]
+    lock, results = threading.Lock(), []
+    start = time.perf_counter()
+
+    def client(mine):
+        for text in mine:
+            result = request(text)
+            with lock:
+                results.append(result)
+
+    with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(client, [texts[i::concurrency] for i in range(concurrency)]))
+    wall = time.perf_counter() - start
+    ttfa = [r["ttfa"] for r in results]
+    return {"p50": median(ttfa), "p95": percentile(ttfa, 95), "throughput": sum(r["audio"] for r in results) / wall,
+            "stall": sum(r["stall"] for r in results) / len(results)}
+
+
+def measure(request, count: int, repeat=None) -> dict:
+    """The row of one target."""
+    closed_loop(request, 1, len(TEXTS))  # warm-up: every text once
+    alone = closed_loop(request, 1, max(len(TEXTS), count // 2))
+    four = closed_loop(request, 4, count)
+    eight = closed_loop(request, 8, count)
+    row = {"c1": alone["p50"], "c8_p50": eight["p50"], "c8_p95": eight["p95"], "tput": eight["throughput"],
+           "stall1": alone["stall"], "stall4": four["stall"], "stall8": eight["stall"], "repeat": float("nan")}
+    if repeat is not None:
+        row["repeat"] = median([repeat(text) for text in TEXTS for _ in range(3)])
+    return row
+
+
+def server_rss_mib(pid: int) -> float:
+    """Resident memory of a process and its children, in MiB (Linux)."""
+    total = 0
+    pids = [pid] + [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    for p in pids:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total / 1024
+
+
+def print_table(rows: dict[str, dict], engines: list[str]) -> None:
+    print("\n| target | c=1 TTFA p50 | c=8 TTFA p50 / p95 | c=8 throughput | repeat TTFA | stall c=1 / c=4 / c=8 |")
+    print("|---|---|---|---|---|---|")
+    for name, r in rows.items():
+        repeat = "—" if r["repeat"] != r["repeat"] else f"{r['repeat'] * 1000:.0f} ms"
+        print(f"| {name} | {r['c1']:.2f} s | {r['c8_p50']:.2f} / {r['c8_p95']:.2f} s | {r['tput']:.1f} | {repeat} | "
+              f"{r['stall1']:.2f} / {r['stall4']:.2f} / {r['stall8']:.2f} s |")
+    print("\nRatios of this server (c=1 TTFA: lower is better, ≤ 1.1 the target; throughput: higher is better)")
+    for engine in engines:
+        served = rows.get(f"this server, {engine}")
+        for other in (f"bare {engine}", PEER_FOR[engine]):
+            if served and other in rows:
+                o = rows[other]
+                print(f"  {engine} vs {other}: c=1 TTFA {served['c1'] / o['c1']:.2f}x, c=8 TTFA p95 "
+                      f"{served['c8_p95'] / o['c8_p95']:.2f}x, c=8 throughput {served['tput'] / o['tput']:.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=16, help="requests per concurrency level")
+    parser.add_argument("--engines", nargs="+", default=["piper", "kokoro"], choices=["piper", "kokoro"])
+    parser.add_argument("--no-peers", action="store_true")
+    args = parser.parse_args()
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from tests.liveserver import LiveServer
+
+    cores = os.cpu_count() or 1
+    rows: dict[str, dict] = {}
+    workdir = Path(tempfile.mkdtemp(prefix="tts-serving-"))
+    server = LiveServer(workdir, env={"TTS_ENGINES": ",".join(args.engines)}).wait_ready(600)
+    try:
+        print(f"server resident memory, engines loaded: {server_rss_mib(server.process.pid):.0f} MiB")
+        for engine in args.engines:
+            voice = VOICES[engine]
+            rows[f"this server, {engine}"] = measure(
+                lambda text: served_request(server.url, voice, text), args.requests,
+                repeat=lambda text: served_request(server.url, voice, text, fresh=False)["ttfa"])
+            print(f"after {engine}: server resident memory {server_rss_mib(server.process.pid):.0f} MiB", flush=True)
+    finally:
+        server.stop()
+    for engine in args.engines:
+        bare = BareEngine(engine, threads=cores)
+        rows[f"bare {engine}"] = measure(bare.request, args.requests)
+    if not args.no_peers:
+        for engine in args.engines:
+            with start_peer(PEER_FOR[engine]) as peer:
+                rows[PEER_FOR[engine]] = measure(lambda text: peer_request(peer, text), args.requests)
+    print_table(rows, args.engines)
+
+
+def peer_request(peer, text: str) -> dict:
+    ttfa, audio = peer.first_audio(text)
+    return {"ttfa": ttfa, "audio": audio, "stall": float("nan")}
+
+
+if __name__ == "__main__":
+    main()
