@@ -73,15 +73,22 @@ class NotImplementedByEngine(TTSError):
     code = "not_implemented"
 
 
-class Overloaded(TTSError):
+class RetryLater(TTSError):
+    """A refusal the client may retry after `retry_after` seconds (sent as Retry-After)."""
+
+    default_retry_after = 1
+
+    def __init__(self, message: str, retry_after: int | None = None):
+        super().__init__(message)
+        self.retry_after = self.default_retry_after if retry_after is None else retry_after
+
+
+class Overloaded(RetryLater):
     """Admission control: queued work is over the configured bound."""
 
     status = 503
     code = "overloaded"
-
-    def __init__(self, message: str, retry_after: int = 2):
-        super().__init__(message)
-        self.retry_after = retry_after
+    default_retry_after = 2
 
 
 class Forbidden(TTSError):
@@ -91,12 +98,8 @@ class Forbidden(TTSError):
     code = "forbidden"
 
 
-class QuotaExceeded(TTSError):
+class QuotaExceeded(RetryLater):
     """A key's requests per minute or characters per day are used up."""
 
     status = 429
     code = "quota_exceeded"
-
-    def __init__(self, message: str, retry_after: int = 1):
-        super().__init__(message)
-        self.retry_after = retry_after

@@ -90,3 +90,13 @@ def spark_release(tmp_path_factory):
     from tests import llm_checkpoints as tiny
 
     return tiny.make_spark(tmp_path_factory.mktemp("spark") / "Spark-TTS-0.5B")
+
+
+@pytest.fixture
+def admin_client(client, db):
+    """The test client logged in as a superuser (a curator)."""
+    from django.contrib.auth.models import User
+
+    User.objects.create_superuser("curator", "c@example.com", "pw")
+    client.login(username="curator", password="pw")
+    return client

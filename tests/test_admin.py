@@ -1,16 +1,10 @@
 import pytest
-from django.contrib.auth.models import User
 
 from tasks.models import TaskRecord
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client(client):
-    User.objects.create_superuser("curator", "c@example.com", "pw")
-    client.login(username="curator", password="pw")
-    return client
 
 
 def test_the_voice_admin_lists_and_filters(admin_client, fake_voices):

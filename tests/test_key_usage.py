@@ -104,11 +104,6 @@ def test_websocket_connections_and_their_speech_are_counted(fake_voices):
     assert spoken.audio_seconds == pytest.approx(len(samples) / rate, abs=0.01)
 
 
-@pytest.fixture
-def admin_client(client):
-    User.objects.create_superuser("curator", "c@example.com", "pw")
-    client.login(username="curator", password="pw")
-    return client
 
 
 def test_the_admin_shows_totals_and_exports_csv(admin_client, fake_voices):
