@@ -99,6 +99,8 @@ class AddSpeakerSerializer(serializers.Serializer):
     reference_text = serializers.CharField(required=False, allow_blank=True, default="")
     audio_file = serializers.FileField(required=False)
     latent_file = serializers.FileField(required=False)
+    consent = serializers.CharField(required=False, allow_blank=True, max_length=4000,
+                                    help_text="The speaker's consent statement, stored with the voice")
 
 
 class AddSpeakerView(FlashView):
@@ -109,7 +111,7 @@ class AddSpeakerView(FlashView):
             await sync_to_async(voice_services.add_blend)(data["name"], data["blend"])
             return Response({"success": True, "role": data["name"]})
         raw = await reference_bytes(data.get("audio"), data.get("audio_file"), "audio", "audio_file")
-        await save_voice_from_audio(data["name"], raw, "audio", data["reference_text"])
+        await save_voice_from_audio(data["name"], raw, "audio", data["reference_text"], request)
         return Response({"success": True, "role": data["name"]})
 
 
