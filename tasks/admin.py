@@ -19,9 +19,15 @@ def human_duration(seconds: float | None) -> str:
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
+def _request(record: TaskRecord) -> tuple[dict, list[dict]]:
+    """The fields the client sent and the planned turns, as create_task records them."""
+    params = record.params or {}
+    return params.get("fields") or {}, (params.get("request") or {}).get("turns") or []
+
+
 @admin.register(TaskRecord)
 class TaskRecordAdmin(admin.ModelAdmin):
-    list_display = ("step_id", "status", "voice", "text_excerpt", "progress", "took", "audio_length", "created_at",
+    list_display = ("step_id", "status", "voice", "text_excerpt", "progress", "took", "audio_length", "created",
                     "error_excerpt", "download")
     list_filter = ("status", "engine", "format")
     search_fields = ("step_id", "error")
@@ -30,14 +36,22 @@ class TaskRecordAdmin(admin.ModelAdmin):
 
     @admin.display(description="voice")
     def voice(self, record: TaskRecord):
-        params = record.params or {}
-        if params.get("reference_id"):
-            return params["reference_id"]
-        return "from reference audio" if params.get("references") else "default voice"
+        fields, turns = _request(record)
+        if fields.get("reference_id"):
+            return fields["reference_id"]
+        if fields.get("references"):
+            return "from reference audio"
+        names = list(dict.fromkeys(str(t.get("voice", {}).get("name", "")) for t in turns))
+        return ", ".join(n for n in names if n) or "default voice"
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, record: TaskRecord):
+        return f"{record.created_at:%Y-%m-%d %H:%M}" if record.created_at else "-"
 
     @admin.display(description="text")
     def text_excerpt(self, record: TaskRecord):
-        text = " ".join(str((record.params or {}).get("text", "")).split())
+        fields, turns = _request(record)
+        text = " ".join(str(fields.get("text") or " ".join(t.get("text", "") for t in turns)).split())
         return text if len(text) <= 60 else text[:59] + "…"
 
     @admin.display(description="progress")

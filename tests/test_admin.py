@@ -104,8 +104,8 @@ def test_the_task_admin_cancels_selected_tasks(admin_client):
 
 def test_the_task_list_shows_voice_text_error_and_a_human_duration(admin_client):
     started = timezone.now() - datetime.timedelta(seconds=200)
-    TaskRecord.objects.create(step_id="chapter", status="failed", params={"text": "Call me Ishmael. " * 10,
-                                                                          "reference_id": "joe"},
+    TaskRecord.objects.create(step_id="chapter", status="failed", params={"fields": {"text": "Call me Ishmael. " * 10,
+                                                                                     "reference_id": "joe"}},
                               started_at=started, completed_at=started + datetime.timedelta(seconds=185),
                               error="synthesis failed: the engine stopped")
     page = admin_client.get("/admin/tasks/taskrecord/").content.decode()
