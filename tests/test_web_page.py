@@ -226,6 +226,22 @@ def test_empty_text_is_explained_next_to_the_text_box(page):
 def test_the_servers_default_voice_is_preselected_and_settings_survive_a_reload(page):
     assert page.is_checked("#voices input[value=joe]")
     assert not page.is_checked("#voices input[value=aaa_mute]")
+
+    def japanese_text(route):  # a text no voice here speaks (as a browser restoring the text box would have)
+        response = route.fetch()
+        route.fulfill(response=response, body=re.sub(r'(<textarea id="text"[^>]*>)[^<]*', r"\1こんにちは、世界。",
+                                                     response.text()))
+
+    page.route(re.compile(r".*/$"), japanese_text)
+    page.reload()
+    page.wait_for_selector("#voices input[value=joe]")
+    assert page.input_value("#text") == "こんにちは、世界。"
+    # still the server's default voice, not the first name (a voice that cannot speak)
+    assert page.is_checked("#voices input[value=joe]")
+    assert not page.is_checked("#voices input[value=aaa_mute]")
+    page.unroute(re.compile(r".*/$"))
+    page.reload()
+    page.wait_for_selector("#voices input[value=joe]")
     page.fill("#speed", "1.25")
     page.select_option("#pitch", "high")
     page.fill("#seed", "7")
