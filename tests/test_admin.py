@@ -111,3 +111,10 @@ def test_the_task_list_shows_voice_text_error_and_a_human_duration(admin_client)
     page = admin_client.get("/admin/tasks/taskrecord/").content.decode()
     assert "joe" in page and "Call me Ishmael." in page and "the engine stopped" in page
     assert "3 min 5 s" in page
+
+
+def test_a_taken_name_is_refused_before_the_recording_is_analysed(admin_client, fake_voices):
+    prepared = FakeEngine.prepared
+    response = admin_client.post("/admin/voices/voice/add/", add_voice_form("fake_a"))
+    assert response.status_code == 200 and "already exists" in response.content.decode()
+    assert FakeEngine.prepared == prepared

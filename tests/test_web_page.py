@@ -146,6 +146,17 @@ def test_synthesize_fills_the_audio_element(page):
     shot(page, "01-synthesized")
 
 
+def test_mp3_streams_through_the_audio_element(page):
+    page.select_option("#format", "mp3")
+    page.fill("#text", "An mp3 from the browser test.")
+    page.click("#synthesize")
+    page.wait_for_selector("#status[data-complete-ms]", timeout=60000)
+    assert status(page, "first-audio-ms") is not None
+    assert page.get_attribute("#download", "download") == "an-mp3-from-the-browser-test-joe.mp3"
+    page.click("#stop")
+    assert player_state(page)["paused"]
+
+
 def test_playback_starts_before_a_long_request_completes(page):
     page.fill("#text", LONG)
     page.click("#synthesize")

@@ -34,6 +34,8 @@ class VoiceFromAudioForm(forms.ModelForm):
         data = super().clean()
         if self.errors:
             return data
+        if Voice.objects.filter(name=data["name"]).exists():  # before the recording is analysed
+            raise forms.ValidationError({"name": f"A voice named {data['name']!r} already exists."})
         upload = data["recording"]
         limit = synthesis_services.intake_limits().max_bytes
         if upload.size > limit:

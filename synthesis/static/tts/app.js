@@ -2,7 +2,7 @@
 // The web page: plain JavaScript modules, no build step, no CDN.
 import { $, apiKey, clock, errorMessage, fileName, headers, joinParts, mimeFor, showError, wavFile } from "./api.js";
 import { wireClone } from "./clone.js";
-import { renderHistory, saveResult, wireHistory } from "./history.js";
+import { saveResult, wireHistory } from "./history.js";
 import { LongTextTask, taskFormat, wireTextFiles } from "./longtext.js";
 import { StreamFailed, StreamPlayer, rawAudio, renderProgress, sseAudio } from "./player.js";
 import { renderSnippets, wireSnippets } from "./snippets.js";
@@ -191,7 +191,7 @@ async function play(chunks, request, audio, t0) {
     element.src = URL.createObjectURL(source);
     await new Promise((resolve) => source.addEventListener("sourceopen", resolve, { once: true }));
     const buffer = source.addSourceBuffer("audio/mpeg");
-    audio.mse = source;
+    audio.mse = source; player.mode = "element";
     for await (const bytes of chunks) {
       audio.raw.push(bytes); buffer.appendBuffer(bytes);
       await new Promise((resolve) => buffer.addEventListener("updateend", resolve, { once: true }));
@@ -288,4 +288,3 @@ wireSnippets(); wireHistory();
 const savedVoice = restoreSettings();
 updateCount(); showValues();
 voices.load($("text").value, savedVoice).then(() => renderSnippets(settings()));
-export { renderHistory };

@@ -105,7 +105,12 @@ export class StreamPlayer {
 
   // "0:03 / 0:07" with a bar: heard of received.
   describe() {
-    const total = this.mode === "element" && isFinite(this.element.duration) ? this.element.duration : this.received;
+    const element = this.element;
+    let total = this.received;
+    if (this.mode === "element") {
+      total = isFinite(element.duration) ? element.duration
+        : element.buffered.length ? element.buffered.end(element.buffered.length - 1) : 0;  // mp3 still streaming
+    }
     return { elapsed: this.elapsed(), total, text: `${clock(this.elapsed())} / ${clock(total)}` };
   }
 }
