@@ -18,8 +18,8 @@ from ..errors import InvalidInput
 from ..text import RoleTagError, split_roles
 from ..types import SynthesisRequest, Turn
 from .common import (LEVELS, PITCH_SEMITONES, SPEED_FACTORS, DialectView, RateField, SamplingFields,
-                     SegmentFields, audio_response, choice, cloned_voice, output_sample_rate, reference_bytes,
-                     refuse_existing_voice, sampling_params, save_voice_from_audio)
+                     SegmentFields, api_client, audio_response, choice, cloned_voice, output_sample_rate,
+                     reference_bytes, refuse_existing_voice, sampling_params, save_voice_from_audio)
 
 
 class SynthesisFields(SamplingFields, SegmentFields, RateField):
@@ -108,7 +108,7 @@ class AddSpeakerView(FlashView):
         data = self.validated(AddSpeakerSerializer, request)
         await refuse_existing_voice(data["name"])
         if data.get("blend"):
-            await sync_to_async(voice_services.add_blend)(data["name"], data["blend"])
+            await sync_to_async(voice_services.add_blend)(data["name"], data["blend"], created_by=api_client(request))
             return Response({"success": True, "role": data["name"]})
         raw = await reference_bytes(data.get("audio"), data.get("audio_file"), "audio", "audio_file")
         await save_voice_from_audio(data["name"], raw, "audio", data["reference_text"], request)
