@@ -226,6 +226,65 @@ def test_a_server_that_cannot_be_reached_is_said_plainly(page):
     assert page.is_enabled("#synthesize") and page.is_disabled("#stop")
 
 
+class StalledSpeech:
+    """An OpenAI speech SSE stream that sends half a second of audio, then stalls until released:
+    a server between two segments, held by the test instead of by chance."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        self.release = threading.Event()
+        stall = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                self.wfile.write(stall.delta(0.5))
+                self.wfile.flush()
+                stall.release.wait(60)
+                self.wfile.write(stall.delta(0.5) + b'data: {"type": "speech.audio.done"}\n\n')
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/speech"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @staticmethod
+    def delta(seconds):
+        import base64
+
+        tone = (np.sin(np.arange(int(24000 * seconds)) * 2 * np.pi * 440 / 24000) * 8000).astype("<i2")
+        event = {"type": "speech.audio.delta", "audio": base64.b64encode(tone.tobytes()).decode()}
+        return f"data: {json.dumps(event)}\n\n".encode()
+
+    def close(self):
+        self.release.set()
+        self.server.shutdown()
+
+
+def test_a_stall_between_segments_shows_buffering_not_playing(page):
+    stall = StalledSpeech()
+    try:
+        page.route("**/v1/audio/speech", lambda route: route.continue_(url=stall.url))
+        page.click("#synthesize")
+        page.wait_for_selector("#status[data-first-audio-ms]", timeout=20000)
+        page.wait_for_selector("#status[data-buffering=true]", timeout=20000)
+        assert page.inner_text("#status").startswith("Buffering")
+        assert "received so far" in page.inner_text("#progress-text")
+        shot(page, "05-buffering")
+        stall.release.set()
+        page.wait_for_selector("#status[data-complete-ms]", timeout=20000)
+        assert page.get_attribute("#status", "data-buffering") == "false"
+    finally:
+        stall.close()
+
+
 def test_empty_text_is_explained_next_to_the_text_box(page):
     page.fill("#text", "")
     page.click("#synthesize")

@@ -149,6 +149,7 @@ async function synthesize() {
     if (!response.ok) { routeError(await errorMessage(response)); setStatus("", ""); return; }
     const chunks = request.sse ? sseAudio(response.body.getReader()) : rawAudio(response.body.getReader());
     await play(chunks, request, audio, t0);
+    player.streaming = false; status.dataset.buffering = "false";
     const completeMs = Math.round(performance.now() - t0);
     status.dataset.completeMs = completeMs;
     setStatus(state.firstAudioMs != null ? `Done in ${completeMs} ms — first audio after ${state.firstAudioMs} ms`
@@ -165,7 +166,7 @@ async function synthesize() {
       if (audio.pcm.length || audio.raw.length) await finish(audio, request.wire, s, multi, true);
     }
   } finally {
-    state.controller = null; player.streaming = false; updateControls();
+    state.controller = null; player.streaming = false; status.dataset.buffering = "false"; updateControls();
   }
 }
 
