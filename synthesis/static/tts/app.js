@@ -151,10 +151,10 @@ async function synthesize() {
     await play(chunks, request, audio, t0);
     player.streaming = false; status.dataset.buffering = "false";
     const completeMs = Math.round(performance.now() - t0);
-    status.dataset.completeMs = completeMs;
     setStatus(state.firstAudioMs != null ? `Done in ${completeMs} ms — first audio after ${state.firstAudioMs} ms`
       : `Done in ${completeMs} ms`, "done");
     await finish(audio, request.wire, s, multi);
+    status.dataset.completeMs = completeMs;  // last: the result is in the player, the link and the history
   } catch (e) {
     if (e.name === "AbortError") { setStatus("Stopped.", "stopped"); status.dataset.stopped = "true"; }
     else {
@@ -162,8 +162,9 @@ async function synthesize() {
       if (e instanceof Unreachable) showError("synth-error", `The server could not be reached (${e.message}). Check that it is running and try again.`);
       else if (e instanceof StreamFailed) showError("synth-error", `Synthesis failed${heard}: ${e.message}.${heard ? " The part that arrived is kept." : ""}`);
       else showError("synth-error", `The connection broke off${heard} (${e.message}).${heard ? " The part that arrived is kept." : ""}`);
-      setStatus("Failed — see the message below.", "failed"); status.dataset.failed = "true";
-      if (audio.pcm.length || audio.raw.length) await finish(audio, request.wire, s, multi, true);
+      setStatus("Failed — see the message below.", "failed");
+      if (audio.pcm.length || audio.raw.length) await finish(audio, request.wire, s, multi, true).catch(() => {});
+      status.dataset.failed = "true";
     }
   } finally {
     state.controller = null; player.streaming = false; status.dataset.buffering = "false"; updateControls();
@@ -242,13 +243,13 @@ async function runTask(s) {
         ? `${p.segments_done} of ${p.segments_total} parts, ${clock(p.audio_seconds)} of audio so far` : "Waiting for a worker…";
       status.dataset.taskStatus = task.status;
     });
-    status.dataset.completeMs = "0";
-    setStatus("Done — the background task finished.", "done");
     const name = fileName(s.text, s.voice, format);
     player.playWhole(URL.createObjectURL(blob));
     const link = $("download");
     link.href = URL.createObjectURL(blob); link.download = name; link.textContent = `Download ${name}`; link.hidden = false;
     await saveResult({ text: s.text, voice: s.voice, format, blob, name, at: Date.now() });
+    setStatus("Done — the background task finished.", "done");
+    status.dataset.completeMs = "0";
   } catch (e) {
     if (e.name === "AbortError") { setStatus("Stopped.", "stopped"); status.dataset.stopped = "true"; }
     else { (e.field ? routeError(e) : showError("synth-error", e.message)); setStatus("Failed — see the message below.", "failed"); status.dataset.failed = "true"; }

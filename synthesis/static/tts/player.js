@@ -75,7 +75,11 @@ export class StreamPlayer {
     const position = this.elapsed();
     element.src = url;
     if (!wasPlaying) { this.mode = "element"; this.changed(); return; }
-    await new Promise((resolve) => element.addEventListener("loadedmetadata", resolve, { once: true }));
+    await new Promise((resolve) => {  // an element that cannot read the file leaves Web Audio playing
+      element.addEventListener("loadedmetadata", resolve, { once: true });
+      element.addEventListener("error", resolve, { once: true });
+    });
+    if (element.error) return;
     const now = this.elapsed();
     if (!this.webAudioPlaying() || now >= element.duration - 0.05) { this.mode = "element"; this.changed(); return; }
     element.currentTime = Math.max(position, now);
