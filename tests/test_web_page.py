@@ -393,6 +393,14 @@ def test_a_text_file_over_the_limit_is_kept_whole_and_made_as_a_background_task(
     shot(page, "09-long-text-task")
 
 
+def test_a_text_file_dropped_on_the_text_box_replaces_the_text(page):
+    transfer = page.evaluate_handle("""() => { const t = new DataTransfer();
+        t.items.add(new File(["Dropped text from a file."], "note.txt", {type: "text/plain"})); return t; }""")
+    page.dispatch_event("#text", "drop", {"dataTransfer": transfer})
+    expect(page.locator("#text")).to_have_value("Dropped text from a file.")
+    expect(page.locator("#char-count")).to_contain_text("25 / 1000")
+
+
 # --- cloning ---------------------------------------------------------------------------------------
 
 def test_clone_preview_uses_its_own_sentence_shows_progress_and_runs_once(page, reference, tmp_path):
