@@ -19,6 +19,8 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("ui", views.index, name="ui"),
     path("docs/websockets", views.websocket_docs, name="websocket-docs"),
+    path("favicon.ico", views.favicon, name="favicon"),
+    path("voices/<str:name>/preview", views.voice_preview, name="voice-preview"),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
     *[path(route, view.as_view(), name=route) for route, view in flash_synthesis],

@@ -1,6 +1,15 @@
-"""The web page for people and the WebSocket protocol docs page."""
+"""The web page for people, the WebSocket protocol docs page, voice previews and the favicon."""
+import logging
+from pathlib import Path
+
 from django.conf import settings
+from django.http import FileResponse, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from voices.samples import stored_sample
+
+from .errors import TTSError
 
 from . import keys
 from .api.common import LEVELS
@@ -8,6 +17,8 @@ from .audio.encoders import FORMATS
 
 
 # The pages load only their own script, styles and the audio they make (blob: URLs).
+logger = logging.getLogger(__name__)
+FAVICON = Path(__file__).parent / "static" / "tts" / "favicon.svg"
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                            "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
                            "frame-ancestors 'none'; form-action 'self'")
@@ -26,3 +37,24 @@ def index(request):
 
 def websocket_docs(request):
     return with_policy(render(request, "websockets.html"))
+
+
+@require_GET
+def voice_preview(request, name):
+    """The voice's stored sample (mp3): made once, the first time anyone asks, then served as is."""
+    try:
+        voice = stored_sample(name)
+    except TTSError as e:
+        return JsonResponse({"detail": e.message}, status=e.status)
+    except Exception as e:  # an engine's failure: say it, never a bare 500 page
+        logger.exception("sample of voice %r failed", name)
+        return JsonResponse({"detail": f"the sample could not be made: {e}"}, status=500)
+    response = FileResponse(voice.sample_audio.open("rb"), content_type="audio/mpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@require_GET
+def favicon(request):
+    return HttpResponse(FAVICON.read_bytes(), content_type="image/svg+xml",
+                        headers={"Cache-Control": "public, max-age=86400"})

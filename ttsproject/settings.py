@@ -204,7 +204,8 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "ttsproject",
     "DESCRIPTION": "Flash-TTS, OpenAI, Fish Speech, LightTTS and OpenSpeech dialects over one TTS pipeline. "
-                   "WebSocket protocols: /docs/websockets.",
+                   "The two WebSocket protocols are described in [WebSocket protocols](/docs/websockets).",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "synthesis.api.schema.add_probes"],
     "VERSION": "1.0",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

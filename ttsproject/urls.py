@@ -4,6 +4,9 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.urls import include, path, re_path
 from django.views.static import serve
 
+# The lists need the width (voices and tasks have many columns at 1280 px); Home lists every model.
+admin.site.enable_nav_sidebar = False
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Reference audio and samples, for the curators' preview players (staff only).

@@ -44,6 +44,9 @@ class Voice(models.Model):
     is_public = models.BooleanField(default=True, help_text="Listed and usable by every key (built-in voices are); "
                                                             "a voice made with a key is private to its owner "
                                                             "until a curator publishes it.")
+    consent_statement = models.TextField(blank=True, help_text="What the speaker agreed to, as they were shown it.")
+    consent_by = models.CharField(max_length=255, blank=True, help_text="Who confirmed the consent.")
+    consent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -54,3 +57,12 @@ class Voice(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.engine})"
+
+    @property
+    def kind(self) -> str:
+        """built-in, cloned (from audio, with a latent) or blend."""
+        if self.is_builtin:
+            return "built-in"
+        if self.latent:
+            return "cloned"
+        return "blend" if "+" in self.engine_voice or "(" in self.engine_voice else "engine voice"

@@ -4,12 +4,14 @@ from __future__ import annotations
 import base64
 import logging
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from synthesis.engines.base import Engine, EngineError
 from synthesis.engines.registry import engine_class
@@ -20,6 +22,7 @@ from synthesis.types import VoiceRef
 
 from .models import Voice
 from .ownership import changeable, ownership, usable
+from .samples import SAMPLE_SENTENCES, synthesize_sample  # noqa: F401  (re-exported: the catalog's verbs)
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +99,7 @@ def default_voice(text: str = "", gender: str = "") -> Voice:
     text's language (TTS_DEFAULT_VOICES, TTS_DEFAULT_VOICE for its own language), else a voice
     native to it, else any voice that can speak it; of `gender` where one is."""
     language = detect(text) if text.strip() else "en"
-    enabled = list(usable().order_by("-is_builtin", "name"))
+    enabled = [v for v in usable().order_by("-is_builtin", "name") if proven(v)]
     by_name = {v.name: v for v in enabled}
     preferred = [settings.TTS_DEFAULT_VOICES.get(f"{language}.{gender}") if gender else None,
                  settings.TTS_DEFAULT_VOICES.get(language)]
@@ -113,6 +116,22 @@ def default_voice(text: str = "", gender: str = "") -> Voice:
     if not enabled:
         raise VoiceNotFound("no voice is installed")
     raise LanguageNotSupported(f"no installed voice can speak {language_name(language)}", field="text")
+
+
+def proven(voice: Voice) -> bool:
+    """Whether a voice is known to speak: an engine's own, or one that passed its test phrase when it
+    was added (its latent or sample is stored). Only these become anyone's default."""
+    return voice.is_builtin or bool(voice.latent) or bool(voice.sample_audio)
+
+
+def page_default_voice(text: str = "") -> str | None:
+    """The voice the web page preselects: the default for `text`, else the server's own default."""
+    for candidate in (text, ""):
+        try:
+            return default_voice(candidate).name
+        except TTSError:
+            continue
+    return None
 
 
 def voices_speaking(language: str, limit: int = 8) -> list[str]:
@@ -238,10 +257,13 @@ def sync_builtin_voices(engines: dict[str, Engine]) -> int:
     return added
 
 
-def add_voice(name: str, prepared, reference_text: str = "", *, created_by: str = "api") -> Voice:
+def add_voice(name: str, prepared, reference_text: str = "", *, created_by: str = "api", consent: str = "",
+              language: str = "", gender: str = "") -> Voice:
     """Store a prepared reference and its latent (for the clone engine) as a new catalog voice.
 
-    The latent is computed once here, so speaking with the voice never analyses it again.
+    The latent is computed once here, so speaking with the voice never analyses it again. Every
+    path that adds a voice from audio (the APIs, the admin, role imports) comes here. `consent`:
+    the statement the speaker agreed to, stored with who sent it and when.
     """
     from synthesis import services as synthesis_services
 
@@ -250,10 +272,14 @@ def add_voice(name: str, prepared, reference_text: str = "", *, created_by: str 
         raise InvalidInput("name must be 1-255 characters", field="name")
     engine = synthesis_services.clone_engine()
     latent_text = synthesis_services.reference_latent(prepared, engine)
-    language = detect(reference_text) if (reference_text or "").strip() else "en"
-    sample = speak_test_phrase(VoiceRef(name, engine.name, "", "", latent_text), "audio", language)
-    voice = Voice(name=name, engine=engine.name, engine_voice="", language="",
-                  reference_text=reference_text or "", **{"created_by": created_by, **ownership()},
+    spoken = base(language) if language else detect(reference_text) if (reference_text or "").strip() else "en"
+    sample = speak_test_phrase(VoiceRef(name, engine.name, "", language, latent_text), "audio", spoken)
+    consent = (consent or "").strip()
+    owned = {"created_by": created_by, **ownership()}  # a person's key: its name, and the voice is theirs
+    voice = Voice(name=name, engine=engine.name, engine_voice="", language=language, gender=gender,
+                  reference_text=reference_text or "", consent_statement=consent,
+                  consent_by=owned["created_by"] if consent else "", consent_at=timezone.now() if consent else None,
+                  **owned,
                   description=f"Cloned from reference audio ({prepared.duration:.1f} s) by timbre matching on "
                               f"{engine.name}.")
     return _save_new(voice, {"reference_audio": (f"{_slug(name)}.wav", prepared.wav_bytes()),
@@ -285,7 +311,8 @@ def catalog() -> list[dict]:
     """Every enabled voice with what a client chooses by: language (and its name), gender, engine."""
     return [{"id": v.name, "name": v.name, "engine": v.engine, "language": v.language,
              "language_name": language_name(v.language) if v.language else "", "gender": v.gender,
-             "builtin": v.is_builtin, "description": v.description}
+             "builtin": v.is_builtin, "kind": v.kind, "description": v.description,
+             "preview_url": f"/voices/{quote(v.name, safe='')}/preview"}
             for v in usable()]
 
 
@@ -336,8 +363,6 @@ def _slug(name: str) -> str:
     return safe[:80] or "voice"
 
 
-
-
 def voice_exists(name: str) -> bool:
     return Voice.objects.filter(name=name).exists()
 
@@ -351,27 +376,4 @@ def rename_voice(old: str, new: str) -> Voice:
             voice.save(update_fields=["name", "updated_at"])
     except IntegrityError as e:
         raise Conflict(f"Reference voice '{new}' already exists", field="new_reference_id") from e
-    return voice
-
-
-SAMPLE_SENTENCES = {"en": "Hello! This is a sample of my voice.", "zh": "你好，欢迎使用语音合成服务。",
-                    "ja": "こんにちは。これは私の声のサンプルです。", "es": "¡Hola! Esta es una muestra de mi voz.",
-                    "fr": "Bonjour ! Voici un échantillon de ma voix.", "it": "Ciao! Questo è un campione della mia voce.",
-                    "pt": "Olá! Esta é uma amostra da minha voz.", "hi": "नमस्ते! यह मेरी आवाज़ का एक नमूना है।"}
-
-
-def synthesize_sample(voice: Voice) -> Voice:
-    """Speak a sample sentence with the voice and store it as the voice's sample audio."""
-    from asgiref.sync import async_to_sync
-
-    from synthesis import services as synthesis_services
-    from synthesis.streaming import encoded_whole
-    from synthesis.types import SynthesisRequest, Turn
-
-    text = SAMPLE_SENTENCES.get(base(voice.language), SAMPLE_SENTENCES["en"])
-    job = synthesis_services.start_synthesis(SynthesisRequest([Turn(to_ref(voice), text)], dialect="admin"))
-    data = async_to_sync(encoded_whole)(job, "mp3")
-    if voice.sample_audio:
-        voice.sample_audio.delete(save=False)
-    voice.sample_audio.save(f"{_slug(voice.name)}.sample.mp3", ContentFile(data), save=True)
     return voice

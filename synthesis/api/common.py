@@ -24,6 +24,7 @@ from ..fetch import read_audio_source
 from ..streaming import encoded_whole, open_stream
 from ..types import VoiceRef
 from .scopes import missing_scope_message
+from .auth import bearer_token
 
 logger = logging.getLogger(__name__)
 
@@ -99,12 +100,25 @@ async def prepare_reference(data: bytes, field: str, cached: bool = True):
     return await sync_to_async(services.prepare_reference, thread_sensitive=False)(data, field, cached)
 
 
-async def save_voice_from_audio(name: str, raw: bytes, field: str, reference_text: str) -> None:
-    """Prepare reference audio and store it (with its latent) as the catalog voice `name`."""
+async def save_voice_from_audio(name: str, raw: bytes, field: str, reference_text: str, request=None) -> None:
+    """Prepare reference audio and store it (with its latent) as the catalog voice `name`, with who
+    sent it and the optional `consent` statement of the request (one field for every dialect)."""
     from voices import services as voice_services
 
     prepared = await prepare_reference(raw, field)
-    await sync_to_async(voice_services.add_voice)(name, prepared, reference_text)
+    consent = str(request.data.get("consent", "") or "")[:4000] if request is not None else ""
+    await sync_to_async(voice_services.add_voice)(name, prepared, reference_text, consent=consent,
+                                                  created_by=api_client(request))
+
+
+def api_client(request) -> str:
+    """Who called the API, for the catalog's "created by": the key's last characters, else the address."""
+    if request is None:
+        return "api"
+    token = bearer_token(request.headers.get("Authorization", "")) if settings.TTS_API_KEY else ""
+    if token:
+        return f"API key …{token[-4:]}"
+    return f"API without key ({request.META.get('REMOTE_ADDR') or 'unknown address'})"
 
 
 async def refuse_existing_voice(name: str, label: str = "voice") -> None:

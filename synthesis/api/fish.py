@@ -131,7 +131,7 @@ class AddReferenceView(FishView):
             raise InvalidInput("text is required", field="text")
         await refuse_existing_voice(ref_id, "Reference voice")
         raw = await reference_bytes(None, upload, "audio", "audio")
-        await save_voice_from_audio(ref_id, raw, "audio", str(text))
+        await save_voice_from_audio(ref_id, raw, "audio", str(text), request)
         return Response({"success": True, "message": f"Reference voice '{ref_id}' added successfully",
                          "reference_id": ref_id})
 

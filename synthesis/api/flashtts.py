@@ -19,7 +19,7 @@ from ..text import RoleTagError, split_roles
 from ..types import SynthesisRequest, Turn
 from .answers import speech_response
 from .common import (LEVELS, PITCH_SEMITONES, SPEED_FACTORS, DialectView, RateField, SamplingFields,
-                     SegmentFields, choice, cloned_voice, output_sample_rate, reference_bytes,
+                     SegmentFields, api_client, choice, cloned_voice, output_sample_rate, reference_bytes,
                      refuse_existing_voice, sampling_params, save_voice_from_audio)
 
 
@@ -99,6 +99,8 @@ class AddSpeakerSerializer(serializers.Serializer):
     reference_text = serializers.CharField(required=False, allow_blank=True, default="")
     audio_file = serializers.FileField(required=False)
     latent_file = serializers.FileField(required=False)
+    consent = serializers.CharField(required=False, allow_blank=True, max_length=4000,
+                                    help_text="The speaker's consent statement, stored with the voice")
 
 
 class AddSpeakerView(FlashView):
@@ -106,10 +108,10 @@ class AddSpeakerView(FlashView):
         data = self.validated(AddSpeakerSerializer, request)
         await refuse_existing_voice(data["name"])
         if data.get("blend"):
-            await sync_to_async(voice_services.add_blend)(data["name"], data["blend"])
+            await sync_to_async(voice_services.add_blend)(data["name"], data["blend"], created_by=api_client(request))
             return Response({"success": True, "role": data["name"]})
         raw = await reference_bytes(data.get("audio"), data.get("audio_file"), "audio", "audio_file")
-        await save_voice_from_audio(data["name"], raw, "audio", data["reference_text"])
+        await save_voice_from_audio(data["name"], raw, "audio", data["reference_text"], request)
         return Response({"success": True, "role": data["name"]})
 
 

@@ -117,7 +117,8 @@ class ModelsView(OpenAIView):
 def _voice_list(text: str) -> dict:
     """Catalog voices with language and gender, the default voice of each language, and with `text`
     the language detected in it and the voice that would speak it."""
-    body = {"object": "list", "data": voice_services.catalog(), "defaults": voice_services.language_defaults()}
+    body = {"object": "list", "data": voice_services.catalog(), "defaults": voice_services.language_defaults(),
+            "server_default_voice": voice_services.page_default_voice()}
     if text.strip():
         body["text_language"] = detect(text)
         try:

@@ -7,15 +7,75 @@ from tasks import views as task_views
 
 from . import fish, flashtts, lighttts, openai, openspeech
 
-AUDIO = OpenApiResponse(OpenApiTypes.BINARY, description="Audio in the requested format (chunked when streaming)")
+AUDIO_BODY = OpenApiResponse(OpenApiTypes.BINARY, description="Audio in the requested format (chunked when "
+                                                                "streaming); the rate is in X-Sample-Rate")
+AUDIO_TYPES = ("audio/mpeg", "audio/wav", "audio/pcm", "audio/ogg", "audio/aac", "audio/flac")
+AUDIO = {(200, media): AUDIO_BODY for media in AUDIO_TYPES}
 JSON_OK = OpenApiResponse(OpenApiTypes.OBJECT, description="JSON body as the dialect's spec shows")
 
 
+def error(description):
+    return OpenApiResponse(OpenApiTypes.OBJECT, description=description + " The body is the dialect's error shape: "
+                           "Flash-TTS, Fish and LightTTS {\"detail\": ...}, OpenAI {\"error\": {message, type, "
+                           "param, code}}.")
+
+
+# What any endpoint may answer, and what the synthesis and upload endpoints add.
+COMMON_ERRORS = {
+    401: error("The API key is missing or wrong (only when the server has one)."),
+    403: error("A state-changing request from a page of another site, with no key set."),
+    429: error("Over the rate limit; Retry-After says when to come back."),
+}
+SYNTHESIS_ERRORS = {
+    400: error("Bad parameters, text over TTS_MAX_TEXT_LENGTH, or a voice that cannot speak the text's language."),
+    404: error("Unknown voice."),
+    422: error("A field failed validation, or the text is empty (Flash-TTS: {\"detail\": [{loc, msg, type}]})."),
+    500: error("Synthesis failed before the first audio (\"synthesis failed: ...\")."),
+    503: error("No worker took the job in time; Retry-After says when to retry."),
+}
+UPLOAD_ERRORS = {
+    400: error("Reference audio that is not valid base64, not decodable, silent, or a URL that is refused."),
+    413: error("The upload is over TTS_MAX_UPLOAD_BYTES."),
+    422: error("The voice made from this audio cannot speak its test phrase; nothing was saved."),
+}
+
+
 def doc(view, method, tags, summary, request=None, examples=(), responses=None):
+    audio = responses is None
+    responses = dict(AUDIO) if audio else dict(responses)
+    extra = {**COMMON_ERRORS, **(SYNTHESIS_ERRORS if audio else {})}
+    if any(word in summary.lower() for word in ("clone", "add a", "zero-shot", "encode")):
+        extra.update(UPLOAD_ERRORS)
+    for status, response in extra.items():
+        responses.setdefault(status, response)
     extend_schema_view(**{method: extend_schema(
         tags=[tags], summary=summary, request=request,
-        responses=responses or {200: AUDIO}, examples=[OpenApiExample(name, value=value, request_only=True)
-                                                       for name, value in examples])})(view)
+        responses=responses, examples=[OpenApiExample(name, value=value, request_only=True)
+                                       for name, value in examples])})(view)
+
+
+PROBES = {
+    "/healthz": ("Liveness", {"message": "Ok"}), "/health": ("Liveness", {"message": "Ok"}),
+    "/liveness": ("Liveness", {"message": "Ok"}),
+    "/readiness": ("Readiness: 503 while no engine is loaded or admission would refuse", {"message": "Ok"}),
+    "/v1/health": ("Fish Speech health", {"status": "ok"}), "/api/healthz": ("Health", {"status": "ok"}),
+}
+
+
+def add_probes(result, generator, request, public):
+    """Health probes and Prometheus metrics are plain Django views; the docs list them too."""
+    paths = result.setdefault("paths", {})
+    for path, (summary, body) in PROBES.items():
+        responses = {"200": {"description": "Serving", "content": {"application/json": {"example": body}}}}
+        if path == "/readiness":
+            responses["503"] = {"description": "Not ready", "content": {"application/json": {"example": body}}}
+        paths[path] = {"get": {"tags": ["Health"], "summary": summary, "operationId": f"probe{path.replace('/', '_')}",
+                               "security": [], "responses": responses}}
+    paths["/metrics"] = {"get": {"tags": ["Health"], "summary": "Prometheus metrics", "operationId": "metrics",
+                                 "responses": {"200": {"description": "Prometheus text exposition",
+                                                       "content": {"text/plain": {"schema": {"type": "string"}}}},
+                                               "401": {"description": "The API key is missing or wrong"}}}}
+    return result
 
 
 SPEAK_EXAMPLE = {"name": "joe", "text": "你好，世界！", "pitch": "moderate", "speed": "moderate", "temperature": 0.9,
@@ -62,7 +122,7 @@ doc(task_views.GenerateAsyncView, "post", "Fish Speech tasks", "Start an async g
     {200: JSON_OK, 409: JSON_OK})
 doc(task_views.TaskStatusView, "get", "Fish Speech tasks", "Task status", responses={200: JSON_OK, 404: JSON_OK})
 doc(task_views.DownloadResultView, "get", "Fish Speech tasks", "Download a task's audio",
-    responses={200: AUDIO, 400: JSON_OK, 404: JSON_OK})
+    responses={**AUDIO, 400: JSON_OK, 404: JSON_OK})
 doc(task_views.StopAllView, "post", "Fish Speech tasks", "Stop every running task", responses={200: JSON_OK})
 doc(task_views.StopTaskView, "post", "Fish Speech tasks", "Stop one task", responses={200: JSON_OK, 404: JSON_OK})
 doc(lighttts.ZeroShotView, "post", "LightTTS", "Zero-shot synthesis: 16-bit mono PCM", lighttts.ZeroShotSerializer,

@@ -1,36 +1,57 @@
 "use strict";
-// The web page: plain JavaScript, no build step, no CDN.
-const $ = (id) => document.getElementById(id);
-const state = { voices: [], voice: null, controller: null, audioCtx: null, sources: [], recorder: null,
-  recording: null };
-const SAMPLE_TEXT = { en: "Hello, this is my voice.", zh: "你好，这是我的声音。", ja: "こんにちは、これは私の声です。",
-  es: "Hola, esta es mi voz.", fr: "Bonjour, voici ma voix.", it: "Ciao, questa è la mia voce.",
-  pt: "Olá, esta é a minha voz.", hi: "नमस्ते, यह मेरी आवाज़ है।" };
+// The web page: plain JavaScript modules, no build step, no CDN.
+import { $, apiKey, clock, errorMessage, fileName, headers, joinParts, mimeFor, showError, wavFile } from "./api.js";
+import { wireClone } from "./clone.js";
+import { saveResult, wireHistory } from "./history.js";
+import { LongTextTask, taskFormat, wireTextFiles } from "./longtext.js";
+import { StreamFailed, StreamPlayer, rawAudio, renderProgress, sseAudio } from "./player.js";
+import { renderSnippets, wireSnippets } from "./snippets.js";
+import { VoicePicker } from "./voices.js";
 
-function apiKey() { return localStorage.getItem("tts-api-key") || ""; }
-function headers(extra) {
-  const h = Object.assign({}, extra || {});
-  if (apiKey()) h["Authorization"] = "Bearer " + apiKey();
-  return h;
+const PCM_RATE = 24000;  // what the page asks /v1/audio/speech for when it streams PCM into Web Audio
+const LEVEL_SPEEDS = [["very_low", 0.7], ["low", 0.85], ["moderate", 1.0], ["high", 1.2], ["very_high", 1.4]];
+const state = { controller: null, task: null, firstAudioMs: null, phase: "", ticker: null };
+const maxText = () => Number(document.body.dataset.maxText);
+const player = new StreamPlayer($("player"), () => updateControls());
+const voices = new VoicePicker(() => saveSettings(), (err) => routeError(err));
+
+// --- settings, remembered in this browser --------------------------------------------------
+function settings() {
+  const seed = $("seed").value.trim();
+  return { voice: voices.voice, speed: Number($("speed").value), pitch: $("pitch").value, format: $("format").value,
+           volume: Number($("volume").value), seed: seed === "" ? null : Math.max(0, Math.floor(Number(seed))),
+           text: $("text").value, keyRequired: document.body.dataset.keyRequired === "true" };
 }
 
-// Errors come in each dialect's shape; say them in plain words next to the right control.
-async function errorMessage(response) {
-  let body = null;
-  try { body = await response.json(); } catch (e) { /* not JSON */ }
-  let message = `The server answered ${response.status}.`;
-  let field = null;
-  if (body && body.error) { message = body.error.message; field = body.error.param; }
-  else if (body && Array.isArray(body.detail)) {
-    const first = body.detail[0]; field = first.loc[first.loc.length - 1]; message = `${field}: ${first.msg}`;
-  } else if (body && body.detail) { message = body.detail; }
-  if (response.status === 401) { field = "key"; message = "The API key is missing or wrong."; }
-  if (response.status === 429) { message = "Too many requests: wait a moment and try again."; }
-  return { message, field, status: response.status };
+function saveSettings() {
+  const s = settings();
+  localStorage.setItem("tts-settings", JSON.stringify({ voice: voices.picked ? s.voice : null, speed: s.speed,
+    pitch: s.pitch, format: s.format, volume: s.volume, seed: s.seed }));
+  showValues();
 }
 
-function showError(id, message) { $(id).textContent = message || ""; }
+function restoreSettings() {
+  let saved = {};
+  try { saved = JSON.parse(localStorage.getItem("tts-settings") || "{}") || {}; } catch (e) { saved = {}; }
+  if (saved.speed) $("speed").value = saved.speed;
+  if (saved.pitch) $("pitch").value = saved.pitch;
+  if (saved.format && [...$("format").options].some((o) => o.value === saved.format)) $("format").value = saved.format;
+  if (saved.volume != null) $("volume").value = saved.volume;
+  if (saved.seed != null) $("seed").value = saved.seed;
+  return saved.voice || null;
+}
+
+function showValues() {
+  const s = settings();
+  $("speed-value").textContent = `${s.speed.toFixed(2)}×`;
+  $("volume-value").textContent = `${Math.round(s.volume * 100)} %`;
+  player.setVolume(s.volume);
+  renderSnippets(s);
+}
+
+// --- errors next to the control that caused them -----------------------------------------
 function clearErrors() { ["key-error", "text-error", "voice-error", "synth-error"].forEach((id) => showError(id, "")); }
+
 function routeError(err) {
   if (err.field === "key") { $("key-section").hidden = false; showError("key-error", err.message); $("api-key").focus(); }
   else if (err.field === "text" || err.field === "input") showError("text-error", err.message);
@@ -39,334 +60,233 @@ function routeError(err) {
 }
 
 function updateCount() {
-  const max = Number(document.body.dataset.maxText);
-  $("char-count").textContent = `${$("text").value.length} / ${max} characters`;
+  const length = $("text").value.length, over = length > maxText();
+  $("char-count").textContent = `${length} / ${maxText()} characters`;
+  $("char-count").classList.toggle("over", over);
+  $("long-note").hidden = !over;
 }
 
-async function loadVoices(select) {
-  const response = await fetch(voicesUrl(), { headers: headers() });
-  if (!response.ok) { routeError(await errorMessage(response)); return; }
-  const body = await response.json();
-  state.voices = body.data;
-  fillFilter("filter-language", state.voices.filter((v) => v.language)
-    .map((v) => ({ value: v.language, label: v.language_name || v.language })));
-  fillFilter("filter-engine", state.voices.map((v) => ({ value: v.engine, label: v.engine })));
-  if (select) { state.voice = select; state.picked = true; }
-  else if (!state.picked && body.default_voice) state.voice = body.default_voice;
-  if (!state.voice && state.voices.length) state.voice = state.voices[0].id;
-  renderVoices();
+// --- status, progress and buttons ----------------------------------------------------------
+function setStatus(text, phase) {
+  const status = $("status");
+  state.phase = phase; status.textContent = text; status.dataset.phase = phase;
 }
 
-// The voice the server would choose for the typed text's language, until the user picks one.
-function voicesUrl() {
-  const text = $("text").value.trim().slice(0, 300);
-  return text ? `/v1/audio/voices?text=${encodeURIComponent(text)}` : "/v1/audio/voices";
+function updateControls() {
+  const busy = Boolean(state.controller || state.task);
+  $("synthesize").disabled = busy;
+  $("stop").disabled = !(busy || player.playing());
+  $("status").dataset.playback = player.playing() ? player.mode : "";
+  if (player.playing() || busy) startTicker();
 }
 
-let defaultTimer = null;
-function followTextLanguage() {
-  if (state.picked) return;
-  clearTimeout(defaultTimer);
-  defaultTimer = setTimeout(() => loadVoices(), 500);
-}
-
-function fillFilter(id, options) {
-  const el = $(id); const current = el.value;
-  const unique = new Map(options.map((o) => [o.value, o.label]));
-  el.innerHTML = '<option value="">all</option>' + [...unique].sort((a, b) => a[1].localeCompare(b[1]))
-    .map(([value, label]) => `<option value="${escapeHtml(value)}">${escapeHtml(label)}</option>`).join("");
-  el.value = current;
-}
-
-function escapeHtml(s) { return String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`); }
-
-const GENDER = { female: "♀ female", male: "♂ male" };
-
-// Voices grouped by language (the selected voice's group first), each with its gender.
-function renderVoices() {
-  const lang = $("filter-language").value, engine = $("filter-engine").value;
-  const list = $("voices"); list.innerHTML = "";
-  const shown = state.voices.filter((v) => (!lang || v.language === lang) && (!engine || v.engine === engine));
-  const groups = new Map();
-  shown.forEach((v) => {
-    const key = v.language_name || "Other voices (cloned or blended)";
-    if (!groups.has(key)) groups.set(key, []);
-    groups.get(key).push(v);
-  });
-  const selected = state.voices.find((v) => v.id === state.voice);
-  const first = selected ? (selected.language_name || "Other voices (cloned or blended)") : null;
-  const order = [...groups.keys()].sort((a, b) => (a === first ? -1 : b === first ? 1 : a.localeCompare(b)));
-  order.forEach((key) => {
-    const heading = document.createElement("li");
-    heading.className = "group"; heading.setAttribute("role", "presentation"); heading.textContent = key;
-    list.appendChild(heading);
-    groups.get(key).forEach((v) => list.appendChild(voiceItem(v)));
-  });
-}
-
-function voiceItem(v) {
-  const li = document.createElement("li");
-  const id = `voice-${v.id.replace(/[^\w-]/g, "_")}`;
-  const meta = [GENDER[v.gender], v.engine].filter(Boolean).join(" · ");
-  li.innerHTML = `<input type="radio" name="voice" id="${id}" value="${escapeHtml(v.id)}"${v.id === state.voice ? " checked" : ""}>
-    <label for="${id}">${escapeHtml(v.name)} <span class="meta">${escapeHtml(meta)}</span></label>
-    <button type="button" class="secondary" aria-label="Play a sample of ${escapeHtml(v.name)}">▶</button>`;
-  li.querySelector("input").addEventListener("change", () => { state.voice = v.id; state.picked = true; });
-  li.querySelector("button").addEventListener("click", () => playSample(v));
-  return li;
-}
-
-async function playSample(voice) {
-  showError("voice-error", "");
-  const text = SAMPLE_TEXT[(voice.language || "").split("-")[0]] || SAMPLE_TEXT.en;
-  const response = await fetch("/speak", { method: "POST", headers: headers({ "Content-Type": "application/json" }),
-    body: JSON.stringify({ name: voice.id, text, response_format: "mp3" }) });
-  if (!response.ok) { routeError(await errorMessage(response)); return; }
-  const audio = new Audio(URL.createObjectURL(await response.blob()));
-  audio.play();
-}
-
-// --- streaming playback ----------------------------------------------------------------
-// WAV (and PCM) stream into Web Audio chunk by chunk; mp3 streams through MediaSource;
-// other formats play once complete. The finished file always lands in the audio element.
-function wavInfo(bytes) {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return { rate: view.getUint32(24, true), dataStart: 44 };
-}
-
-function schedulePcm(int16Bytes, rate) {
-  const ctx = state.audioCtx;
-  const samples = new Int16Array(int16Bytes.buffer, int16Bytes.byteOffset, int16Bytes.byteLength / 2);
-  const buffer = ctx.createBuffer(1, samples.length, rate);
-  const channel = buffer.getChannelData(0);
-  for (let i = 0; i < samples.length; i++) channel[i] = samples[i] / 32768;
-  const source = ctx.createBufferSource();
-  source.buffer = buffer; source.connect(ctx.destination);
-  const startAt = Math.max(ctx.currentTime + 0.05, state.playhead || 0);
-  source.start(startAt); state.playhead = startAt + buffer.duration;
-  state.sources.push(source);
-}
-
-async function playWavStream(reader, t0, parts) {
-  state.audioCtx = state.audioCtx || new AudioContext();
-  await state.audioCtx.resume();
-  state.playhead = 0; let header = null; let carry = new Uint8Array(0);
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    parts.push(value);
-    let bytes = concat(carry, value);
-    if (!header) {
-      if (bytes.length < 44) { carry = bytes; continue; }
-      header = wavInfo(bytes); bytes = bytes.subarray(44);
+function startTicker() {
+  if (state.ticker) return;
+  state.ticker = setInterval(() => {
+    renderProgress(player);
+    const buffering = Boolean(state.controller) && player.buffering();
+    $("status").dataset.buffering = buffering ? "true" : "false";
+    if (state.phase === "playing" || state.phase === "buffering") {
+      if (buffering) setStatus("Buffering — waiting for the next part of the audio…", "buffering");
+      else setStatus(`Playing — first audio after ${state.firstAudioMs} ms`, "playing");
     }
-    const even = bytes.length - (bytes.length % 2);
-    if (even > 0) {
-      schedulePcm(bytes.slice(0, even), header.rate);
-      markFirstAudio(t0);
-    }
-    carry = bytes.slice(even);
-  }
+    if (!player.playing() && !state.controller && !state.task) { clearInterval(state.ticker); state.ticker = null; updateControls(); }
+  }, 200);
 }
-
-async function playMp3Stream(reader, t0, parts) {
-  const audio = $("player");
-  const source = new MediaSource();
-  audio.src = URL.createObjectURL(source);
-  await new Promise((resolve) => source.addEventListener("sourceopen", resolve, { once: true }));
-  const buffer = source.addSourceBuffer("audio/mpeg");
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    parts.push(value);
-    buffer.appendBuffer(value);
-    await new Promise((resolve) => buffer.addEventListener("updateend", resolve, { once: true }));
-    if (audio.paused) { audio.play().catch(() => {}); markFirstAudio(t0); }
-  }
-  if (source.readyState === "open") source.endOfStream();
-}
-
-async function readAll(reader, parts) {
-  for (;;) { const { value, done } = await reader.read(); if (done) return; parts.push(value); }
-}
-
-function concat(a, b) { const out = new Uint8Array(a.length + b.length); out.set(a); out.set(b, a.length); return out; }
 
 function markFirstAudio(t0) {
   if (state.firstAudioMs != null) return;
   state.firstAudioMs = Math.round(performance.now() - t0);
   $("status").dataset.firstAudioMs = state.firstAudioMs;
-  $("status").textContent = `Playing — first audio after ${state.firstAudioMs} ms`;
+  setStatus(`Playing — first audio after ${state.firstAudioMs} ms`, "playing");
 }
 
-function stopPlayback() {
-  state.sources.forEach((s) => { try { s.stop(); } catch (e) { /* already stopped */ } });
-  state.sources = [];
+// --- speaking ------------------------------------------------------------------------------
+class Unreachable extends Error {}
+
+function nearestLevel(speed) {
+  return LEVEL_SPEEDS.reduce((best, level) => (Math.abs(level[1] - speed) < Math.abs(best[1] - speed) ? level : best))[0];
+}
+
+function speechRequest(s, multi) {
+  if (multi) {
+    return { url: "/multi_speak", wire: s.format === "pcm" || s.format === "wav" ? "wav" : s.format, sse: false,
+             body: { text: s.text, pitch: s.pitch, speed: nearestLevel(s.speed), stream: true,
+                     response_format: s.format === "pcm" ? "wav" : s.format, ...(s.seed !== null ? { seed: s.seed } : {}) } };
+  }
+  const wire = s.format === "pcm" || s.format === "wav" ? "pcm" : s.format;
+  const body = { model: "tts-1", input: s.text, voice: s.voice, speed: s.speed, pitch: s.pitch, response_format: wire,
+                 stream_format: "sse" };
+  if (wire === "pcm") body.sample_rate = PCM_RATE;
+  if (s.seed !== null) body.seed = s.seed;
+  return { url: "/v1/audio/speech", wire, sse: true, body };
 }
 
 async function synthesize() {
   clearErrors();
-  const text = $("text").value;
-  if (!text.trim()) { showError("text-error", "Type some text to speak."); $("text").focus(); return; }
-  const format = $("format").value;
-  const wire = format === "pcm" ? "wav" : format;  // PCM plays from a WAV stream; the download is raw PCM
+  const s = settings();
+  if (!s.text.trim()) { showError("text-error", "Type some text to speak."); $("text").focus(); return; }
   const multi = $("multi").checked;
-  const body = { text, pitch: $("pitch").value, speed: $("speed").value, response_format: wire, stream: true };
-  if (!multi) body.name = state.voice;
-  stopPlayback();
+  if (!multi && !s.voice) { showError("voice-error", "Pick a voice first."); return; }
+  if (s.text.length > maxText()) {
+    if (multi) { showError("text-error", `Several speakers work up to ${maxText()} characters at once.`); return; }
+    return runTask(s);
+  }
+  const request = speechRequest(s, multi);
+  voices.stopPreview(); player.stop();
   state.controller = new AbortController(); state.firstAudioMs = null;
   const status = $("status");
-  delete status.dataset.firstAudioMs; delete status.dataset.completeMs; delete status.dataset.stopped;
-  status.textContent = "Synthesizing…";
-  $("synthesize").disabled = true; $("stop").disabled = false; $("download").hidden = true;
-  const t0 = performance.now(); const parts = [];
+  ["firstAudioMs", "completeMs", "stopped", "failed"].forEach((k) => delete status.dataset[k]);
+  setStatus("Synthesizing…", "synthesizing"); $("download").hidden = true;
+  updateControls();
+  const t0 = performance.now(); const audio = { pcm: [], raw: [], rate: PCM_RATE, header: null, carry: new Uint8Array(0) };
   try {
-    const response = await fetch(multi ? "/multi_speak" : "/speak", { method: "POST", signal: state.controller.signal,
-      headers: headers({ "Content-Type": "application/json" }), body: JSON.stringify(body) });
-    if (!response.ok) { routeError(await errorMessage(response)); status.textContent = ""; return; }
-    const reader = response.body.getReader();
-    if (wire === "wav") await playWavStream(reader, t0, parts);
-    else if (wire === "mp3" && window.MediaSource && MediaSource.isTypeSupported("audio/mpeg")) await playMp3Stream(reader, t0, parts);
-    else await readAll(reader, parts);
+    let response;
+    try {
+      response = await fetch(request.url, { method: "POST", signal: state.controller.signal,
+        headers: headers({ "Content-Type": "application/json" }), body: JSON.stringify(request.body) });
+    } catch (e) { if (e.name === "AbortError") throw e; throw new Unreachable(e.message); }
+    if (!response.ok) { routeError(await errorMessage(response)); setStatus("", ""); return; }
+    const chunks = request.sse ? sseAudio(response.body.getReader()) : rawAudio(response.body.getReader());
+    await play(chunks, request, audio, t0);
+    player.streaming = false; status.dataset.buffering = "false";
     const completeMs = Math.round(performance.now() - t0);
-    status.dataset.completeMs = completeMs;
-    status.textContent = state.firstAudioMs != null
-      ? `Done in ${completeMs} ms — first audio after ${state.firstAudioMs} ms` : `Done in ${completeMs} ms`;
-    finish(parts, format, wire, text);
+    setStatus(state.firstAudioMs != null ? `Done in ${completeMs} ms — first audio after ${state.firstAudioMs} ms`
+      : `Done in ${completeMs} ms`, "done");
+    await finish(audio, request.wire, s, multi);
+    status.dataset.completeMs = completeMs;  // last: the result is in the player, the link and the history
   } catch (e) {
-    if (e.name === "AbortError") { status.textContent = "Stopped."; status.dataset.stopped = "true"; }
-    else showError("synth-error", `The request failed: ${e.message}`);
+    if (e.name === "AbortError") { setStatus("Stopped.", "stopped"); status.dataset.stopped = "true"; }
+    else {
+      const heard = player.received ? ` after ${clock(player.received)} of audio` : "";
+      if (e instanceof Unreachable) showError("synth-error", `The server could not be reached (${e.message}). Check that it is running and try again.`);
+      else if (e instanceof StreamFailed) showError("synth-error", `Synthesis failed${heard}: ${e.message}.${heard ? " The part that arrived is kept." : ""}`);
+      else showError("synth-error", `The connection broke off${heard} (${e.message}).${heard ? " The part that arrived is kept." : ""}`);
+      setStatus("Failed — see the message below.", "failed");
+      if (audio.pcm.length || audio.raw.length) await finish(audio, request.wire, s, multi, true).catch(() => {});
+      status.dataset.failed = "true";
+    }
   } finally {
-    $("synthesize").disabled = false; $("stop").disabled = true; state.controller = null;
+    state.controller = null; player.streaming = false; status.dataset.buffering = "false"; updateControls();
   }
 }
 
-function finish(parts, format, wire, text) {
-  let bytes = parts.reduce((acc, p) => concat(acc, p), new Uint8Array(0));
-  if (wire === "wav") fixWavSizes(bytes);
-  const playable = new Blob([bytes], { type: mimeFor(wire) });
-  const player = $("player");
-  if (wire !== "mp3" || !player.src.startsWith("blob:") || player.duration === Infinity || isNaN(player.duration)) {
-    player.src = URL.createObjectURL(playable);
+async function play(chunks, request, audio, t0) {
+  if (request.wire === "pcm" || request.wire === "wav") {
+    await player.begin();
+    for await (let bytes of chunks) {
+      if (request.wire === "wav") {  // a streamed WAV (several speakers): its header, then PCM
+        bytes = joinParts([audio.carry, bytes]); audio.carry = new Uint8Array(0);
+        if (!audio.header) {
+          if (bytes.length < 44) { audio.carry = bytes; continue; }
+          audio.header = bytes.slice(0, 44); audio.rate = new DataView(audio.header.buffer).getUint32(24, true);
+          bytes = bytes.subarray(44);
+        }
+      }
+      const whole = joinParts([audio.odd || new Uint8Array(0), bytes]);
+      const even = whole.length - (whole.length % 2);
+      audio.odd = whole.slice(even);
+      if (even) { const pcm = whole.slice(0, even); audio.pcm.push(pcm); player.pushPcm(pcm, audio.rate); markFirstAudio(t0); }
+    }
+  } else if (request.wire === "mp3" && window.MediaSource && MediaSource.isTypeSupported("audio/mpeg")) {
+    const source = new MediaSource(); const element = $("player");
+    element.src = URL.createObjectURL(source);
+    await new Promise((resolve) => source.addEventListener("sourceopen", resolve, { once: true }));
+    const buffer = source.addSourceBuffer("audio/mpeg");
+    audio.mse = source; player.mode = "element";
+    for await (const bytes of chunks) {
+      audio.raw.push(bytes); buffer.appendBuffer(bytes);
+      await new Promise((resolve) => buffer.addEventListener("updateend", resolve, { once: true }));
+      if (element.paused && state.firstAudioMs == null) { element.play().catch(() => {}); markFirstAudio(t0); }
+    }
+    if (source.readyState === "open") source.endOfStream();
+  } else {
+    for await (const bytes of chunks) audio.raw.push(bytes);
   }
-  if (wire !== "wav" && wire !== "mp3") player.play().catch(() => {});
-  const download = format === "pcm" ? new Blob([bytes.subarray(44)], { type: "audio/pcm" }) : playable;
+}
+
+// The whole result: in the player, as a named download, and in the history.
+async function finish(audio, wire, s, multi, partial = false) {
+  const format = s.format; const voice = multi ? "several" : s.voice;
+  let file;
+  if (wire === "pcm" || wire === "wav") {
+    const pcm = joinParts(audio.pcm);
+    const wav = wavFile(pcm, audio.rate);
+    file = format === "pcm" ? new Blob([pcm], { type: "audio/pcm" }) : new Blob([wav], { type: "audio/wav" });
+    await player.finish(URL.createObjectURL(new Blob([wav], { type: "audio/wav" })));
+  } else {
+    file = new Blob([joinParts(audio.raw)], { type: mimeFor(format) });
+    const element = $("player");
+    if (!audio.mse) player.playWhole(URL.createObjectURL(file));
+    else if (!isFinite(element.duration) && element.paused) element.src = URL.createObjectURL(file);
+  }
+  const name = fileName(s.text, voice, format).replace(/(\.\w+)$/, partial ? "-partial$1" : "$1");
   const link = $("download");
-  link.href = URL.createObjectURL(download); link.download = `speech.${format}`;
-  link.textContent = `Download ${format}`; link.hidden = false;
-  saveRecent({ text, voice: $("multi").checked ? "several" : state.voice, format, blob: download, at: Date.now() });
+  link.href = URL.createObjectURL(file); link.download = name;
+  link.textContent = `Download ${name}`; link.hidden = false;
+  await saveResult({ text: s.text, voice, format, blob: file, name, at: Date.now() });
 }
 
-function fixWavSizes(bytes) {  // a streamed WAV header has open sizes; the saved file gets exact ones
-  if (bytes.length < 44) return;
-  const view = new DataView(bytes.buffer);
-  view.setUint32(4, bytes.length - 8, true); view.setUint32(40, bytes.length - 44, true);
-}
-
-function mimeFor(fmt) {
-  return { wav: "audio/wav", mp3: "audio/mpeg", opus: "audio/ogg", aac: "audio/aac", flac: "audio/flac" }[fmt] || "application/octet-stream";
+async function runTask(s) {
+  voices.stopPreview(); player.stop();
+  const status = $("status");
+  ["firstAudioMs", "completeMs", "stopped", "failed"].forEach((k) => delete status.dataset[k]);
+  state.task = new LongTextTask(); updateControls();
+  setStatus(`Long text (${s.text.length} characters): made as a background task…`, "task");
+  $("download").hidden = true;
+  const format = taskFormat(s.format);
+  try {
+    const blob = await state.task.run(s, (task) => {
+      const p = task.progress || {};
+      $("progress-bar").max = Math.max(1, p.segments_total || 1); $("progress-bar").value = p.segments_done || 0;
+      $("progress-text").textContent = p.segments_total
+        ? `${p.segments_done} of ${p.segments_total} parts, ${clock(p.audio_seconds)} of audio so far` : "Waiting for a worker…";
+      status.dataset.taskStatus = task.status;
+    });
+    const name = fileName(s.text, s.voice, format);
+    player.playWhole(URL.createObjectURL(blob));
+    const link = $("download");
+    link.href = URL.createObjectURL(blob); link.download = name; link.textContent = `Download ${name}`; link.hidden = false;
+    await saveResult({ text: s.text, voice: s.voice, format, blob, name, at: Date.now() });
+    setStatus("Done — the background task finished.", "done");
+    status.dataset.completeMs = "0";
+  } catch (e) {
+    if (e.name === "AbortError") { setStatus("Stopped.", "stopped"); status.dataset.stopped = "true"; }
+    else { (e.field ? routeError(e) : showError("synth-error", e.message)); setStatus("Failed — see the message below.", "failed"); status.dataset.failed = "true"; }
+  } finally { state.task = null; updateControls(); }
 }
 
 function stop() {
   if (state.controller) state.controller.abort();  // the server cancels the work when the client leaves
-  stopPlayback(); $("player").pause();
+  if (state.task) state.task.stop();
+  player.stop(); voices.stopPreview(); updateControls();
 }
 
-// --- recent results (IndexedDB, this browser only) ---------------------------------------
-function db() {
-  return new Promise((resolve, reject) => {
-    const request = indexedDB.open("tts-recent", 1);
-    request.onupgradeneeded = () => request.result.createObjectStore("results", { keyPath: "at" });
-    request.onsuccess = () => resolve(request.result); request.onerror = () => reject(request.error);
-  });
+// --- wiring --------------------------------------------------------------------------------
+let defaultTimer = null;
+function followTextLanguage() {  // the voice the server would choose for the text, until the user picks one
+  if (voices.picked) return;
+  clearTimeout(defaultTimer);
+  defaultTimer = setTimeout(() => voices.load($("text").value), 500);
 }
 
-async function saveRecent(item) {
-  const store = (await db()).transaction("results", "readwrite").objectStore("results");
-  store.put(item);
-  store.getAllKeys().onsuccess = (e) => { const keys = e.target.result; keys.slice(0, Math.max(0, keys.length - 10)).forEach((k) => store.delete(k)); };
-  setTimeout(renderRecent, 50);
-}
-
-async function renderRecent() {
-  const request = (await db()).transaction("results").objectStore("results").getAll();
-  request.onsuccess = () => {
-    const list = $("recent"); list.innerHTML = "";
-    request.result.reverse().forEach((item) => {
-      const li = document.createElement("li"); const url = URL.createObjectURL(item.blob);
-      li.innerHTML = `<div>${escapeHtml(item.text.slice(0, 120))}</div>
-        <div class="meta">${escapeHtml(item.voice)} · ${escapeHtml(item.format)} · ${new Date(item.at).toLocaleString()}</div>
-        <audio controls preload="none" src="${url}"></audio> <a href="${url}" download="speech.${escapeHtml(item.format)}">Download</a>`;
-      list.appendChild(li);
-    });
-  };
-}
-
-// --- cloning -----------------------------------------------------------------------------
-function referenceBlob() {
-  const file = $("clone-file").files[0];
-  return file ? { blob: file, name: file.name } : state.recording ? { blob: state.recording, name: "recording.webm" } : null;
-}
-
-async function toggleRecord() {
-  if (state.recorder) { state.recorder.stop(); return; }
-  try {
-    const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
-    const chunks = []; state.recorder = new MediaRecorder(stream);
-    state.recorder.ondataavailable = (e) => chunks.push(e.data);
-    state.recorder.onstop = () => {
-      state.recording = new Blob(chunks, { type: state.recorder.mimeType });
-      stream.getTracks().forEach((t) => t.stop()); state.recorder = null;
-      $("record").textContent = "Record from microphone"; $("record-status").textContent = "Recording ready.";
-    };
-    state.recorder.start(); $("record").textContent = "Stop recording"; $("record-status").textContent = "Recording…";
-  } catch (e) { showError("clone-error", `The microphone is not available: ${e.message}`); }
-}
-
-async function clonePreview() {
-  showError("clone-error", "");
-  const ref = referenceBlob();
-  if (!ref) { showError("clone-error", "Choose a recording or record one first."); return; }
-  const form = new FormData();
-  form.append("reference_audio_file", ref.blob, ref.name);
-  form.append("reference_text", $("clone-text").value);
-  form.append("text", $("text").value.trim() || "This is how the cloned voice sounds.");
-  form.append("response_format", "wav");
-  $("clone-status").textContent = "Synthesizing a preview…";
-  const response = await fetch("/clone_voice", { method: "POST", headers: headers(), body: form });
-  $("clone-status").textContent = "";
-  if (!response.ok) { const err = await errorMessage(response); showError("clone-error", err.message); return; }
-  const player = $("clone-player"); player.hidden = false;
-  player.src = URL.createObjectURL(await response.blob()); player.play().catch(() => {});
-}
-
-async function cloneSave() {
-  showError("clone-error", "");
-  const ref = referenceBlob(); const name = $("clone-name").value.trim();
-  if (!ref) { showError("clone-error", "Choose a recording or record one first."); return; }
-  if (!name) { showError("clone-error", "Give the voice a name."); $("clone-name").focus(); return; }
-  const form = new FormData();
-  form.append("name", name); form.append("audio_file", ref.blob, ref.name);
-  form.append("reference_text", $("clone-text").value);
-  $("clone-status").textContent = "Saving…";
-  const response = await fetch("/add_speaker", { method: "POST", headers: headers(), body: form });
-  if (!response.ok) { $("clone-status").textContent = ""; showError("clone-error", (await errorMessage(response)).message); return; }
-  $("clone-status").textContent = `Saved “${name}”.`;
-  $("filter-language").value = ""; $("filter-engine").value = "";
-  await loadVoices(name);
-}
-
-// --- wiring ------------------------------------------------------------------------------
 $("api-key").value = apiKey();
-$("api-key").addEventListener("change", () => { localStorage.setItem("tts-api-key", $("api-key").value.trim()); showError("key-error", ""); loadVoices(); });
-$("text").addEventListener("input", () => { updateCount(); followTextLanguage(); });
+$("api-key").addEventListener("change", () => { localStorage.setItem("tts-api-key", $("api-key").value.trim()); showError("key-error", ""); voices.load($("text").value); });
+$("text").addEventListener("input", () => { updateCount(); followTextLanguage(); renderSnippets(settings()); });
 $("multi").addEventListener("change", () => { $("multi-help").hidden = !$("multi").checked; });
-$("filter-language").addEventListener("change", renderVoices);
-$("filter-engine").addEventListener("change", renderVoices);
+["speed", "pitch", "format", "volume", "seed"].forEach((id) => $(id).addEventListener("input", saveSettings));
 $("synthesize").addEventListener("click", synthesize);
 $("stop").addEventListener("click", stop);
-$("record").addEventListener("click", toggleRecord);
-$("clone-preview").addEventListener("click", clonePreview);
-$("clone-save").addEventListener("click", cloneSave);
 $("text").addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) synthesize(); });
-updateCount(); loadVoices(); renderRecent();
+wireTextFiles((text, error) => {
+  showError("text-error", error);
+  if (text !== null) { $("text").value = text; updateCount(); followTextLanguage(); renderSnippets(settings()); }
+});
+wireClone(async (name) => {
+  $("filter-language").value = ""; $("filter-gender").value = ""; $("filter-engine").value = ""; $("voice-search").value = "";
+  await voices.load($("text").value, name); saveSettings();
+});
+wireSnippets(); wireHistory();
+const savedVoice = restoreSettings();
+updateCount(); showValues();
+voices.load($("text").value, savedVoice).then(() => renderSnippets(settings()));
