@@ -25,6 +25,7 @@ class PlannedSegment:
 
 
 BUSY_FIRST_SEGMENT = 6  # units; see plan()
+BUSY_WINDOW = 24  # units: when busy no segment is longer, so a core frees up soon for a new first segment
 # A segment should take at most this share of the playing time of the audio before it to render.
 PACING_MARGIN = 0.6
 MIN_GROWTH, MAX_GROWTH, DEFAULT_GROWTH = 1.5, 4.0, 2.0
@@ -55,14 +56,17 @@ def plan(request: SynthesisRequest, busy: bool = False) -> list[PlannedSegment]:
     """Normalize and split every turn; the first segment of the request is short.
 
     When the dispatcher is busy, the first segment is shorter still: it waits behind other
-    requests' first segments, so its own synthesis time is what the listener waits for.
+    requests' first segments, so its own synthesis time is what the listener waits for. Later
+    segments are kept short too: a segment cannot be interrupted, so a long one would hold its core
+    while new requests wait for their first audio.
     """
     planned = []
     for turn in request.turns:
         prior = turn.voice.language or detect(turn.text)
         text = normalize(turn.text, prior) if request.normalize else turn.text
         first = BUSY_FIRST_SEGMENT if busy and not planned else FIRST_SEGMENT_UNITS
-        for seg in segment_text(text, request.length_threshold, request.window_size, first_segment=first,
+        window = min(request.window_size, BUSY_WINDOW) if busy else request.window_size
+        for seg in segment_text(text, request.length_threshold, window, first_segment=first,
                                 growth=growth_for(turn.voice.engine)):
             planned.append(PlannedSegment(turn.voice, seg.text, seg.pause_after, detect(seg.text, prior)))
     return planned

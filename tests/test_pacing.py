@@ -84,3 +84,18 @@ def test_rendering_measures_the_engines_speed(fake_voices, clean_speeds):
     job = services.start_synthesis(request)
     assert sum(len(chunk.samples) for chunk in job) > 0
     assert "fake" in pipeline._render_speed and pipeline._render_speed["fake"] >= 0
+
+
+def test_when_busy_no_segment_holds_a_core_long(fake_voices, clean_speeds):
+    from synthesis.text.segment import units
+    from synthesis.types import SynthesisRequest, Turn, VoiceRef
+
+    text = "When the quiet evening settled over the harbor, the fishermen pulled their boats onto the sand " \
+           "and began to mend their nets by lantern light while the children ran between the hulls. " * 3
+    request = SynthesisRequest([Turn(VoiceRef("fake_a", "fake", "fake_a", "en"), text)])
+    pipeline.observe_render("fake", 0.01, 1.0)  # fast: segments would grow to the whole window
+    alone, busy = pipeline.plan(request), pipeline.plan(request, busy=True)
+    assert max(units(s.text) for s in alone) > pipeline.BUSY_WINDOW
+    assert max(units(s.text) for s in busy) <= pipeline.BUSY_WINDOW
+    assert units(busy[0].text) <= pipeline.BUSY_FIRST_SEGMENT * 2
+    assert " ".join(s.text for s in busy).split() == " ".join(s.text for s in alone).split()
