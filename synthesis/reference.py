@@ -37,8 +37,13 @@ class IntakeLimits:
 
 @dataclass
 class PreparedReference:
-    samples: np.ndarray  # float32 mono at REFERENCE_RATE
+    samples: np.ndarray  # float32 mono at REFERENCE_RATE, trimmed, normalized, limited
     sample_rate: int = REFERENCE_RATE
+    # The recording as decoded, for codec engines that follow their reference implementation's own
+    # intake: its first channel at its own rate (at most RECORDED_MAX_RATE), not trimmed or
+    # normalized, capped at the intake's length limit. It passed the same checks as `samples`.
+    recorded: np.ndarray | None = None
+    recorded_rate: int = 0
 
     @property
     def duration(self) -> float:
@@ -75,10 +80,19 @@ def decode_base64(value: str, field: str, limits: IntakeLimits) -> bytes:
 MIN_RATE, MAX_RATE = 4000, 384000  # what a recording's header may claim
 MAX_CHANNELS = 16
 TRIM_MARGIN_SECONDS = 10.0  # decoded beyond the cap, so leading silence can be trimmed
+RECORDED_MAX_RATE = 48000  # the recording as decoded is kept at its own rate up to this
 
 
 def decode_audio(data: bytes, field: str = "audio", max_seconds: float = 30.0) -> tuple[np.ndarray, int]:
-    """Mono float32 samples and their rate, from any container PyAV can read.
+    """Mono float32 samples and their rate, from any container PyAV can read."""
+    samples, rate, _, _ = decode_recording(data, field, max_seconds)
+    return samples, rate
+
+
+def decode_recording(data: bytes, field: str = "audio",
+                     max_seconds: float = 30.0) -> tuple[np.ndarray, int, np.ndarray, int]:
+    """(mono samples at REFERENCE_RATE, REFERENCE_RATE, first channel at the recording's own rate
+    capped at max_seconds, that rate), decoded once.
 
     Bounded before and during the work: a header claiming an absurd rate or channel count is
     refused, and decoding stops once max_seconds (plus a margin for trimming) of audio exist, so a
@@ -89,7 +103,7 @@ def decode_audio(data: bytes, field: str = "audio", max_seconds: float = 30.0) -
     if not data:
         raise InvalidInput(f"{field} is empty", field=field)
     keep = int((max_seconds + TRIM_MARGIN_SECONDS) * REFERENCE_RATE)
-    parts, kept = [], 0
+    parts, kept, recorded = [], 0, []
     try:
         with av.open(io.BytesIO(data)) as container:
             if not container.streams.audio:
@@ -97,6 +111,11 @@ def decode_audio(data: bytes, field: str = "audio", max_seconds: float = 30.0) -
             stream = container.streams.audio[0]
             _check_header(stream, field)
             resampler = av.AudioResampler(format="flt", layout="mono", rate=REFERENCE_RATE)
+            recorded_rate = min(stream.codec_context.sample_rate or stream.rate, RECORDED_MAX_RATE)
+            # planar float at one fixed rate and layout: the first channel is row 0 (what Spark-TTS's
+            # reference code keeps of a multichannel file)
+            as_recorded = av.AudioResampler(format="fltp", layout=stream.codec_context.layout.name,
+                                            rate=recorded_rate)
             for frame in container.decode(stream):
                 if not MIN_RATE <= (frame.sample_rate or 0) <= MAX_RATE:
                     raise InvalidInput(f"{field}: a sample rate of {frame.sample_rate} Hz is not a recording",
@@ -104,18 +123,22 @@ def decode_audio(data: bytes, field: str = "audio", max_seconds: float = 30.0) -
                 for out in resampler.resample(frame):
                     parts.append(out.to_ndarray().reshape(-1))
                     kept += parts[-1].size
+                recorded.extend(out.to_ndarray()[0] for out in as_recorded.resample(frame))
                 if kept >= keep:
                     break
             else:
                 for out in resampler.resample(None):
                     parts.append(out.to_ndarray().reshape(-1))
+                recorded.extend(out.to_ndarray()[0] for out in as_recorded.resample(None))
     except InvalidInput:
         raise
     except (av.FFmpegError, ValueError, IndexError, MemoryError) as e:
         raise InvalidInput(f"{field} is not decodable audio", field=field) from e
     if not parts:
         raise InvalidInput(f"{field} holds no audio samples", field=field)
-    return np.concatenate(parts)[:keep].astype(np.float32), REFERENCE_RATE
+    as_decoded = np.concatenate(recorded) if recorded else np.zeros(0, np.float32)
+    return (np.concatenate(parts)[:keep].astype(np.float32), REFERENCE_RATE,
+            as_decoded[:int(max_seconds * recorded_rate)].astype(np.float32), recorded_rate)
 
 
 def _check_header(stream, field: str) -> None:
@@ -146,7 +169,7 @@ def prepare(data: bytes, field: str, limits: IntakeLimits) -> PreparedReference:
     """Decode, downmix, resample, trim, normalize and cap a reference recording."""
     if len(data) > limits.max_bytes:
         raise PayloadTooLarge(f"{field} is larger than {limits.max_bytes} bytes", field=field)
-    samples, rate = decode_audio(data, field, limits.max_seconds)
+    samples, rate, recorded, recorded_rate = decode_recording(data, field, limits.max_seconds)
     samples = _trim_silence(samples, rate)
     if samples.size == 0 or float(np.max(np.abs(samples))) < 1e-3:
         raise InvalidInput(f"{field} is silent", field=field)
@@ -157,7 +180,7 @@ def prepare(data: bytes, field: str, limits: IntakeLimits) -> PreparedReference:
     samples = samples[: int(limits.max_seconds * rate)]
     rms = float(np.sqrt(np.mean(samples ** 2)))
     samples = samples * (10 ** (-20 / 20) / max(rms, 1e-6))  # about -20 dBFS RMS
-    return PreparedReference(effects.limit(samples.astype(np.float32), rate), rate)
+    return PreparedReference(effects.limit(samples.astype(np.float32), rate), rate, recorded, recorded_rate)
 
 
 def _speech_seconds(samples: np.ndarray, rate: int) -> float:
@@ -194,8 +217,12 @@ class PreparedCache:
             self.hits += 1
             return item
 
+    @staticmethod
+    def size_of(item: PreparedReference) -> int:
+        return item.samples.nbytes + (item.recorded.nbytes if item.recorded is not None else 0)
+
     def put(self, key: str, item: PreparedReference) -> None:
-        size = item.samples.nbytes
+        size = self.size_of(item)
         if size > self.max_bytes:
             return
         with self._lock:
@@ -205,7 +232,7 @@ class PreparedCache:
             self._size += size
             while self._size > self.max_bytes:
                 _, old = self._items.popitem(last=False)
-                self._size -= old.samples.nbytes
+                self._size -= self.size_of(old)
 
     def clear(self) -> None:
         with self._lock:

@@ -110,17 +110,25 @@ def clone_engine(preferred: str | None = None) -> Engine:
     return engine
 
 
-latent_cache: dict[tuple[str, str], str] = {}
+latent_cache: dict[tuple[str, str, str], str] = {}
 
 
-def reference_latent(prepared: reference.PreparedReference, engine: Engine) -> str:
-    """Base64 latent of a prepared reference for `engine`, computed once per recording."""
-    key = (reference_cache.key(prepared.samples.tobytes()), engine.name)
+def reference_latent(prepared: reference.PreparedReference, engine: Engine, text: str = "") -> str:
+    """Base64 latent of a prepared reference for `engine`, computed once per recording.
+
+    Engines that say so get the recording as decoded instead of the conditioned samples
+    (`reference_as_recorded`) and the reference's transcript `text` (`uses_reference_text`).
+    """
+    text = text if getattr(engine, "uses_reference_text", False) and (text or "").strip() else ""
+    key = (reference_cache.key(prepared.samples.tobytes()), engine.name, text)
     latent = latent_cache.get(key)
     if latent is None:
         import base64
 
-        latent = base64.b64encode(engine.prepare_reference(prepared.samples, prepared.sample_rate)).decode()
+        audio = (prepared.samples, prepared.sample_rate)
+        if getattr(engine, "reference_as_recorded", False) and prepared.recorded is not None:
+            audio = (prepared.recorded, prepared.recorded_rate)
+        latent = base64.b64encode(engine.prepare_reference(*audio, **({"text": text} if text else {}))).decode()
         if len(latent_cache) > 512:
             latent_cache.clear()
         latent_cache[key] = latent

@@ -271,7 +271,7 @@ def add_voice(name: str, prepared, reference_text: str = "", *, created_by: str 
     if not name or len(name) > 255:
         raise InvalidInput("name must be 1-255 characters", field="name")
     engine = synthesis_services.clone_engine()
-    latent_text = synthesis_services.reference_latent(prepared, engine)
+    latent_text = synthesis_services.reference_latent(prepared, engine, reference_text or "")
     spoken = base(language) if language else detect(reference_text) if (reference_text or "").strip() else "en"
     sample = speak_test_phrase(VoiceRef(name, engine.name, "", language, latent_text), "audio", spoken)
     consent = (consent or "").strip()

@@ -129,10 +129,10 @@ async def refuse_existing_voice(name: str, label: str = "voice") -> None:
         raise Conflict(f"{label} {name!r} already exists", field="name")
 
 
-def _clone_ref(data: bytes, field: str, cached: bool, engine_name: str | None) -> VoiceRef:
+def _clone_ref(data: bytes, field: str, cached: bool, engine_name: str | None, text: str) -> VoiceRef:
     prepared = services.prepare_reference(data, field, cached)
     engine = services.clone_engine(engine_name)
-    return VoiceRef("reference", engine.name, "", "", services.reference_latent(prepared, engine))
+    return VoiceRef("reference", engine.name, "", "", services.reference_latent(prepared, engine, text))
 
 
 def require_scope(scope: str, field: str | None = None) -> None:
@@ -142,11 +142,13 @@ def require_scope(scope: str, field: str | None = None) -> None:
         raise Forbidden(missing_scope_message(scope), field=field)
 
 
-async def cloned_voice(data: bytes, field: str, cached: bool = True, engine: str | None = None) -> VoiceRef:
+async def cloned_voice(data: bytes, field: str, cached: bool = True, engine: str | None = None,
+                       text: str = "") -> VoiceRef:
     """A voice that follows the reference recording `data` (checked, prepared, analysed once);
-    the caller's key needs the `clone` scope, whatever the route."""
+    `text`, its transcript if the client sent one, goes to engines that use it. The caller's key
+    needs the `clone` scope, whatever the route."""
     require_scope("clone", field)
-    return await sync_to_async(_clone_ref, thread_sensitive=False)(data, field, cached, engine)
+    return await sync_to_async(_clone_ref, thread_sensitive=False)(data, field, cached, engine, text)
 
 
 async def audio_response(job: Job, fmt: str, stream: bool, headers: dict | None = None,

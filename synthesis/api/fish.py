@@ -88,7 +88,8 @@ async def build_request(data: dict, text_limit: int | None = None) -> SynthesisR
     elif references:
         # The first reference is the voice; every one is checked like any reference audio.
         cached = data["use_memory_cache"] == "on"
-        voice = await cloned_voice(references[0]["audio"], "references[0].audio", cached=cached)
+        voice = await cloned_voice(references[0]["audio"], "references[0].audio", cached=cached,
+                                   text=references[0].get("text", ""))
         for i, ref in enumerate(references[1:], start=1):
             await prepare_reference(ref["audio"], f"references[{i}].audio", cached=cached)
     else:

@@ -76,7 +76,7 @@ class CloneVoiceView(FlashView):
         text = services.check_text(data["text"])
         raw = await reference_bytes(data.get("reference_audio"), data.get("reference_audio_file"),
                                     "reference_audio", "reference_audio_file")
-        voice = await cloned_voice(raw, "reference_audio")
+        voice = await cloned_voice(raw, "reference_audio", text=data["reference_text"])
         return await respond(request, [Turn(voice, text)], data)
 
 

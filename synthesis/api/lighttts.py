@@ -78,7 +78,7 @@ class ZeroShotView(LightView):
         text = services.check_text(data["tts_text"], field="tts_text")
         engine = await sync_to_async(engine_name_for)(data["tts_model_name"])
         raw = await reference_bytes(None, data["prompt_wav"], "prompt_wav", "prompt_wav")
-        voice = await cloned_voice(raw, "prompt_wav", engine=engine)
+        voice = await cloned_voice(raw, "prompt_wav", engine=engine, text=data["prompt_text"])
         rate = settings.TTS_LIGHTTTS_SAMPLE_RATE
         return await speech_response(request, SynthesisRequest([Turn(voice, text)], speed=data["speed"],
                                                                 sample_rate=rate, dialect="lighttts"),

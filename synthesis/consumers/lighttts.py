@@ -77,6 +77,10 @@ class BistreamConsumer(TTSConsumer):
         if "tts_text" in data:
             raise ProtocolError("send the init message (prompt_text, tts_model_name) first")
         self.engine_name = await sync_to_async(engine_name_for)(str(data.get("tts_model_name") or "default"))
+        prompt_text = data.get("prompt_text") or ""
+        if not isinstance(prompt_text, str):
+            raise ProtocolError("prompt_text must be a string")
+        self.prompt_text = prompt_text
         self.state = AWAIT_AUDIO
 
     async def handle_audio(self, data: bytes | None):
@@ -84,7 +88,7 @@ class BistreamConsumer(TTSConsumer):
             raise ProtocolError("expected the reference audio as one binary message")
         if len(data) > settings.TTS_MAX_UPLOAD_BYTES:
             raise PayloadTooLarge(f"reference audio is larger than {settings.TTS_MAX_UPLOAD_BYTES} bytes")
-        self.voice = await cloned_voice(data, "prompt_wav", engine=self.engine_name)
+        self.voice = await cloned_voice(data, "prompt_wav", engine=self.engine_name, text=self.prompt_text)
         self.state = AWAIT_TEXT
 
     async def handle_text(self, data: dict):

@@ -33,24 +33,35 @@ class Sampling:
 class FrameConstraint:
     """Audio tokens come in frames of `per_frame` positions; position i of a frame may only be
     one of the `codebook_size` ids starting at base + i * codebook_size. The end ids (end of
-    speech) are allowed at frame boundaries only, so a stream never ends with half a frame."""
+    speech) are allowed at frame boundaries only, so a stream never ends with half a frame.
+
+    `lead`: [lo, hi) windows for the first generated positions, before the frames start (Spark's
+    controllable mode: 32 global tokens, then its end and start-semantic markers, then frames)."""
 
     base: int
     codebook_size: int
     per_frame: int = 7
     end_ids: tuple[int, ...] = ()
+    lead: tuple[tuple[int, int], ...] = ()
 
     def window(self, position: int) -> tuple[int, int]:
         """[lo, hi) of the token ids allowed at generated position `position`."""
-        lo = self.base + (position % self.per_frame) * self.codebook_size
+        if position < len(self.lead):
+            return self.lead[position]
+        lo = self.base + ((position - len(self.lead)) % self.per_frame) * self.codebook_size
         return lo, lo + self.codebook_size
 
     def ends_allowed(self, position: int) -> bool:
-        return position % self.per_frame == 0
+        return position >= len(self.lead) and (position - len(self.lead)) % self.per_frame == 0
 
     def as_dict(self) -> dict:
         return {"base": self.base, "codebook_size": self.codebook_size, "per_frame": self.per_frame,
-                "end_ids": list(self.end_ids)}
+                "end_ids": list(self.end_ids), "lead": [list(w) for w in self.lead]}
+
+    @classmethod
+    def from_dict(cls, spec: dict) -> "FrameConstraint":
+        return cls(spec["base"], spec["codebook_size"], spec["per_frame"], tuple(spec["end_ids"]),
+                   tuple((int(lo), int(hi)) for lo, hi in spec.get("lead", ())))
 
 
 @dataclass(eq=False)

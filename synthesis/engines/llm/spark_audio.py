@@ -1,7 +1,9 @@
 """Spark-TTS's audio side: references -> (global, semantic) tokens, semantic tokens -> audio.
 
-`ReferenceTokenizer` follows the release's audio tokenizer: the recording at 16 kHz, loudness
-normalised; wav2vec2 (transformers) features averaged over hidden layers 11, 14 and 16 give
+`ReferenceTokenizer` follows the release's audio tokenizer (Spark-TTS's
+`sparktts/utils/audio.py` `load_audio` and `sparktts/models/audio_tokenizer.py`): the recording as
+decoded, resampled straight to 16 kHz with soxr at very high quality and volume normalised, both
+in float64, then float32 for the models; wav2vec2 (transformers) features averaged over hidden layers 11, 14 and 16 give
 the semantic tokens; a reference clip of `ref_segment_duration` seconds (the recording
 repeated when shorter) gives the global tokens. `SparkCodec` decodes semantic tokens with a
 voice's global tokens, streaming in overlapping windows.
@@ -12,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ...audio import effects
 from ..base import EngineError
 from .bicodec import load_bicodec
 from .windows import DecodeBatcher, WindowedDecoder
@@ -23,10 +24,24 @@ CONTEXT, FIRST, MOST = 20, 10, 50
 FEATURE_LAYERS = (11, 14, 16)
 
 
+def resample_16k(wav: np.ndarray, sample_rate: int, target: int) -> np.ndarray:
+    """float64 samples at `target` Hz: soxr's very-high-quality resampler, as the release's
+    `load_audio` uses (nothing is done when the rate already matches)."""
+    wav = np.asarray(wav, np.float64)
+    if sample_rate == target:
+        return wav
+    try:
+        import soxr
+    except ImportError as e:
+        raise EngineError(f"spark needs soxr to resample references (requirements-llm.txt): {e}") from e
+    return soxr.resample(wav, sample_rate, target, quality="VHQ")
+
+
 def normalize_volume(wav: np.ndarray, target: float = 0.2) -> np.ndarray:
     """Scale so that the loud part of the signal (the 90th-99th percentile of the magnitudes
-    above 0.01) averages `target`; the gain is kept within [0.1, 10] and peaks under 1."""
-    wav = np.asarray(wav, np.float32)
+    above 0.01) averages `target`; the gain is kept within [0.1, 10] and peaks under 1.
+    Computed in float64, as the release's `audio_volume_normalize` is on soundfile's samples."""
+    wav = np.asarray(wav, np.float64)
     peak = float(np.max(np.abs(wav))) if wav.size else 0.0
     if peak < 0.1:  # very quiet: lift it first so the percentile estimate has something to see
         wav = wav / max(peak, 1e-3) * 0.1
@@ -37,7 +52,7 @@ def normalize_volume(wav: np.ndarray, target: float = 0.2) -> np.ndarray:
     volume = float(np.mean(loud[int(0.9 * loud.size):int(0.99 * loud.size)]))
     wav = wav * float(np.clip(target / max(volume, 1e-6), 0.1, 10))
     peak = float(np.max(np.abs(wav)))
-    return (wav / peak if peak > 1 else wav).astype(np.float32)
+    return wav / peak if peak > 1 else wav
 
 
 class SparkCodec:
@@ -101,14 +116,15 @@ class ReferenceTokenizer:
         return wav[:self.ref_samples]
 
     def tokenize(self, samples: np.ndarray, sample_rate: int) -> tuple[list[int], list[int]]:
-        """A recording -> (global tokens, semantic tokens)."""
+        """A recording (as decoded: not trimmed or normalised) -> (global tokens, semantic tokens)."""
         import torch
 
-        wav = effects.resample(np.asarray(samples, np.float32), sample_rate, self.sample_rate)
+        wav = resample_16k(samples, sample_rate, self.sample_rate)
         if wav.size < self.sample_rate // 10:
             raise EngineError("the reference is too short for Spark (under 0.1 s)")
         if self.normalize:
             wav = normalize_volume(wav)
+        wav = wav.astype(np.float32)  # the release hands the models float32 (torch .float(), the processor)
         inputs = self.processor(wav, sampling_rate=self.sample_rate, return_tensors="pt").input_values
         with torch.inference_mode():
             hidden = self.wav2vec2(inputs.to(self.device), output_hidden_states=True).hidden_states

@@ -45,8 +45,7 @@ class FrameConstraintLogits(LogitsProcessor):
         for index, params, _prompt, output in batch_update.added:
             spec = (getattr(params, "extra_args", None) or {}).get(EXTRA_KEY)
             if spec:
-                self.rows[index] = (FrameConstraint(spec["base"], spec["codebook_size"], spec["per_frame"],
-                                                    tuple(spec["end_ids"])), output)
+                self.rows[index] = (FrameConstraint.from_dict(spec), output)
             else:
                 self.rows.pop(index, None)
         for a, b, direction in batch_update.moved:
