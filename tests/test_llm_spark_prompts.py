@@ -11,24 +11,12 @@ import numpy as np
 import pytest
 
 from synthesis import services
-from synthesis.engines.base import EngineOptions, SamplingParams
+from synthesis.engines.base import SamplingParams
 
 torch = pytest.importorskip("torch")
 
-from synthesis.engines.llm.spark import SparkEngine  # noqa: E402
 from synthesis.engines.llm.spark_presets import parse_preset  # noqa: E402
-
-
-def make_engine(path, **extra) -> SparkEngine:
-    engine = SparkEngine(EngineOptions(model_path=path, extra={"llm_device": "cpu", "detokenizer_device": "cpu",
-                                                               "tokenizer_device": "cpu", **extra}))
-    engine.load()
-    return engine
-
-
-@pytest.fixture(scope="module")
-def engine(spark_release):
-    return make_engine(spark_release)
+from tests.test_llm_spark import engine, make_engine  # noqa: E402,F401  (engine: the shared fixture)
 
 
 def speech_like(seconds: float, rate: int, leading_silence: float = 0.0, channels: int = 1) -> bytes:

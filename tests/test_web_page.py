@@ -2,6 +2,7 @@
 
 The page's CSP forbids eval, which wait_for_function's polling needs: tests wait on locators and events.
 """
+import contextlib
 import json
 import os
 import re
@@ -69,22 +70,26 @@ def open_page(browser, server, viewport, path="/"):
     return context, page
 
 
-@pytest.fixture
-def page(browser, server):
-    context, page = open_page(browser, server, DESKTOP)
+@contextlib.contextmanager
+def ready_page(browser, server, viewport):
+    """The page with its voices listed; it must end without console errors or failed requests."""
+    context, page = open_page(browser, server, viewport)
     page.wait_for_selector("#voices input[value=joe]")
     yield page
     assert page.problems == []
     context.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    with ready_page(browser, server, DESKTOP) as desktop:
+        yield desktop
 
 
 @pytest.fixture
 def phone(browser, server):
-    context, page = open_page(browser, server, PHONE)
-    page.wait_for_selector("#voices input[value=joe]")
-    yield page
-    assert page.problems == []
-    context.close()
+    with ready_page(browser, server, PHONE) as small:
+        yield small
 
 
 @pytest.fixture(scope="module")
