@@ -135,6 +135,16 @@ MIDDLEWARE = [
     "synthesis.api.access.ApiKeyMiddleware",
     "synthesis.api.middleware.MetricsAndLimitsMiddleware",
 ]
+# Under daphne, API paths (all behind the key) go through a handler of their own with only what
+# they need: Django's sync middleware above would each hop to Django's one sync thread twice per
+# request (synthesis/api/handler.py). The page, docs, admin and static files keep MIDDLEWARE.
+TTS_API_MIDDLEWARE = [
+    "synthesis.api.handler.SecurityMiddleware",
+    "synthesis.api.handler.ContentLengthMiddleware",
+    "synthesis.api.crosssite.CrossSiteMiddleware",
+    "synthesis.api.access.ApiKeyMiddleware",
+    "synthesis.api.middleware.MetricsAndLimitsMiddleware",
+]
 APPEND_SLASH = False
 
 ROOT_URLCONF = "ttsproject.urls"
