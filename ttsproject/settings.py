@@ -164,7 +164,12 @@ TEMPLATES = [{
 
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Transactions take the write lock when they begin (IMMEDIATE): a transaction that has read
+    # and then writes cannot be refused at once ("database is locked") while a task thread or the
+    # usage flusher holds the lock; it waits up to `timeout` seconds like any other writer. WAL
+    # lets readers go on while a writer commits.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=20, transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL;")
     # A file, not shared-cache memory: task threads write while tests read, and only a file
     # database waits for a lock instead of failing with "table is locked".
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}
