@@ -121,6 +121,16 @@ def measure(request, count: int, repeat=None) -> dict:
     return row
 
 
+def alternate(served, bare, engine: str, rounds: int = 5) -> None:
+    """c=1 first audio of this server and of the bare engine, request by request in turn, so both
+    see the same moment's machine: prints the medians and their ratio per text."""
+    for label, text in zip(("short", "medium", "long"), TEXTS):
+        pairs = [(served(text)["ttfa"], bare(text)["ttfa"]) for _ in range(rounds)]
+        s, b = median([p[0] for p in pairs]), median([p[1] for p in pairs])
+        print(f"c=1 alternating, {engine} {label}: served {s * 1000:.0f} ms, bare {b * 1000:.0f} ms, "
+              f"ratio {s / b:.2f}x", flush=True)
+
+
 def server_rss_mib(pid: int) -> float:
     """Resident memory of a process and its children, in MiB (Linux)."""
     total = 0
@@ -162,6 +172,7 @@ def main() -> None:
 
     cores = os.cpu_count() or 1
     rows: dict[str, dict] = {}
+    bares = {engine: BareEngine(engine, threads=cores) for engine in args.engines}
     workdir = Path(tempfile.mkdtemp(prefix="tts-serving-"))
     server = LiveServer(workdir, env={"TTS_ENGINES": ",".join(args.engines)}).wait_ready(600)
     try:
@@ -172,11 +183,13 @@ def main() -> None:
                 lambda text: served_request(server.url, voice, text), args.requests,
                 repeat=lambda text: served_request(server.url, voice, text, fresh=False)["ttfa"])
             print(f"after {engine}: server resident memory {server_rss_mib(server.process.pid):.0f} MiB", flush=True)
+        for engine in args.engines:
+            voice = VOICES[engine]
+            alternate(lambda text: served_request(server.url, voice, text), bares[engine].request, engine)
     finally:
         server.stop()
     for engine in args.engines:
-        bare = BareEngine(engine, threads=cores)
-        rows[f"bare {engine}"] = measure(bare.request, args.requests)
+        rows[f"bare {engine}"] = measure(bares[engine].request, args.requests)
     if not args.no_peers:
         for engine in args.engines:
             with start_peer(PEER_FOR[engine]) as peer:

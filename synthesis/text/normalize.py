@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from . import en, hi, ja, romance, zh
 from .language import HAN_CHAR, detect
@@ -25,11 +26,13 @@ def normalize_sentence(text: str, language: str) -> str:
     return en.normalize(text)
 
 
+@lru_cache(maxsize=256)
 def normalize(text: str, language: str = "") -> str:
     """Spell out numbers, symbols and abbreviations so every engine reads them right.
 
     Each sentence is normalized in its own language (detected, with `language` deciding what
-    detection cannot, e.g. a sentence of digits only).
+    detection cannot, e.g. a sentence of digits only). Remembered for the last texts: a request is
+    normalized for its cache key and again when it is planned.
     """
     # Normalization never moves text across a sentence end.
     out = [normalize_sentence(piece, detect(piece, language)) for piece in split_sentences(text)[0]]
