@@ -99,3 +99,38 @@ def test_when_busy_no_segment_holds_a_core_long(fake_voices, clean_speeds):
     assert max(units(s.text) for s in busy) <= pipeline.BUSY_WINDOW
     assert units(busy[0].text) <= pipeline.BUSY_FIRST_SEGMENT * 2
     assert " ".join(s.text for s in busy).split() == " ".join(s.text for s in alone).split()
+
+
+
+def test_a_segment_is_not_alone_while_another_job_waits_for_its_next_segment(fake_voices):
+    """Jobs between two segments (here parked for their readers) would start their next segment
+    beside this one: it does not take every core. Once they end, it does."""
+    from synthesis import services
+    from synthesis.dispatch import LocalDispatcher
+    from synthesis.types import SynthesisRequest, Turn, VoiceRef
+
+    def request():
+        return SynthesisRequest([Turn(VoiceRef("fake_a", "fake", "fake_a"), "One here. Two here. Three here.")],
+                                window_size=4, length_threshold=4)
+
+    log = []
+    session = AdaptiveSession(Recorder("shared", log), Recorder("whole", log))
+    dispatcher = LocalDispatcher(engine_loader=services.load_engine, workers=2, max_ahead=1)
+    try:
+        jobs = [dispatcher.submit(request()), dispatcher.submit(request())]
+        tick = threading.Event()
+        for _ in range(1000):  # each worker renders a first segment, then parks its job
+            if all(job.buffered for job in jobs) and not dispatcher.stats()["queued_segments"] \
+                    and Rendering._count == 0:
+                break
+            tick.wait(0.01)
+        assert all(job.buffered and job.total_segments > 1 and not job.done for job in jobs)
+        with Rendering.segment():
+            session.run(None, {})
+        for job in jobs:
+            assert len(list(job)) == job.total_segments
+        with Rendering.segment():
+            session.run(None, {})
+    finally:
+        dispatcher.shutdown()
+    assert log == ["shared", "whole"]

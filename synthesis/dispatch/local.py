@@ -13,6 +13,7 @@ import threading
 import time
 
 from .. import pipeline
+from ..engines.base import Rendering
 from ..types import AudioChunk, SynthesisRequest
 from .base import Dispatcher, Job
 
@@ -66,6 +67,7 @@ class LocalDispatcher(Dispatcher):
         job._on_cancel = lambda _job: self._cancelled(work)
         with self._cond:
             self._active[job.id] = work
+            Rendering.job_started()
             self._push(LATER_SEGMENT_PRIORITY if request.background else FIRST_SEGMENT_PRIORITY, work)
         return job
 
@@ -83,7 +85,7 @@ class LocalDispatcher(Dispatcher):
     def _cancelled(self, work: _Work) -> None:
         with self._cond:
             if work.parked:
-                self._active.pop(work.job.id, None)
+                self._drop(work)
 
     def _next(self) -> _Work | None:
         with self._cond:
@@ -150,7 +152,11 @@ class LocalDispatcher(Dispatcher):
 
     def _forget(self, work: _Work) -> None:
         with self._cond:
-            self._active.pop(work.job.id, None)
+            self._drop(work)
+
+    def _drop(self, work: _Work) -> None:
+        if self._active.pop(work.job.id, None) is not None:
+            Rendering.job_ended()
 
     def stats(self) -> dict:
         with self._cond:
@@ -163,4 +169,6 @@ class LocalDispatcher(Dispatcher):
         self._stopping.set()
         with self._cond:
             self._closed = True
+            for work in list(self._active.values()):
+                self._drop(work)
             self._cond.notify_all()

@@ -150,9 +150,11 @@ class SynthesizeFromStream:
 
 
 class Rendering:
-    """How many segments this process renders at this moment (the dispatchers count them)."""
+    """How many segments this process renders at this moment (the dispatchers count them), and how
+    many jobs its in-process dispatcher holds (rendering or waiting for their next segment)."""
 
     _count = 0
+    _jobs = 0
     _lock = threading.Lock()
 
     @classmethod
@@ -167,8 +169,21 @@ class Rendering:
                 cls._count -= 1
 
     @classmethod
+    def job_started(cls) -> None:
+        with cls._lock:
+            cls._jobs += 1
+
+    @classmethod
+    def job_ended(cls) -> None:
+        with cls._lock:
+            cls._jobs = max(0, cls._jobs - 1)
+
+    @classmethod
     def alone(cls) -> bool:
-        return cls._count <= 1
+        """Whether a segment starting now may take every core. Not when another job is between two
+        of its segments: its next one would start beside this one, and a session holding every core
+        then fights it for them (3 threads on 2 cores made each render 3 to 5 times slower)."""
+        return cls._count <= 1 and cls._jobs <= 1
 
 
 class AdaptiveSession:
