@@ -156,3 +156,22 @@ def error_rate(reference: list[str], hypothesis: list[str], chars: bool = False)
     import jiwer
 
     return (jiwer.cer if chars else jiwer.wer)(reference, hypothesis)
+
+
+def resident_mib(pid: int) -> dict[int, tuple[str, float]]:
+    """{pid: (command name, resident MiB)} of a process and all its descendants (Linux)."""
+    from pathlib import Path
+
+    out, todo = {}, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            status = Path(f"/proc/{p}/status").read_text().splitlines()
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:  # it ended meanwhile
+            continue
+        fields = dict(line.split(":", 1) for line in status if ":" in line)
+        out[p] = (fields["Name"].strip(), int(fields.get("VmRSS", "0 kB").split()[0]) / 1024)
+    return out
+

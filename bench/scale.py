@@ -1,14 +1,16 @@
 """Scale benchmark: streaming requests at concurrency 1, 4, 8, 16 against the single-process
-default and a local cluster (redis-server + Celery workers), with Piper.
+default and local clusters (redis-server + Celery workers) of 1 and N workers, with Piper.
 
-Prints time to first audio p50/p95, throughput (seconds of audio per wall second) and the
-ratio to the bare engine's best throughput measured in the same run.
+Prints time to first audio p50/p95, throughput (seconds of audio per wall second), the ratio to
+the bare engine's best throughput measured in the same run, resident memory of the web process
+and of each worker, and how throughput grows from 1 to N workers.
 
     ./scripts/bench scale [--workers 2] [--requests 32]
 """
 from __future__ import annotations
 
 import argparse
+import os
 import concurrent.futures
 import tempfile
 import threading
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import requests
 
-from bench.common import percentile, setup_django
+from bench.common import percentile, resident_mib, setup_django
 
 TEXTS = [f"Request {i} asks for a few sentences of speech. The server streams each one as soon as it is "
          f"ready. Short replies like this are what voice assistants send." for i in range(64)]
@@ -87,7 +89,10 @@ def main() -> None:
 
     bare = bare_throughput(TEXTS[:args.requests])
     print(f"bare piper, best throughput: {bare:.1f} s of audio per second")
-    setups = [("single process", ()), (f"cluster, {args.workers} workers", ("--workers", str(args.workers)))]
+    setups = [("single process", ()), ("cluster, 1 worker", ("--workers", "1"))]
+    if args.workers > 1:
+        setups.append((f"cluster, {args.workers} workers", ("--workers", str(args.workers))))
+    peaks = {}
     for label, flags in setups:
         workdir = Path(tempfile.mkdtemp(prefix="tts-scale-"))
         server = LiveServer(workdir, *flags, env={"TTS_ENGINES": "piper", "REDIS_URL": ""}).wait_ready(300)
@@ -95,16 +100,25 @@ def main() -> None:
             one_stream(server.url, "Warm up.")
             print(f"\n== {label} ==")
             print(f"{'conc':>4} {'ttfa p50':>9} {'ttfa p95':>9} {'throughput':>11} {'vs bare':>8}")
-            base_p50 = None
+            base_p50, best = None, 0.0
             for concurrency in (1, 4, 8, 16):
                 ttfa, throughput = load(server.url, concurrency, max(args.requests, concurrency))
                 p50, p95 = percentile(ttfa, 50), percentile(ttfa, 95)
                 base_p50 = base_p50 or p50
+                best = max(best, throughput)
                 print(f"{concurrency:4d} {p50 * 1000:7.0f}ms {p95 * 1000:7.0f}ms {throughput:9.1f}x "
                       f"{throughput / bare:7.2f}   (p95 / p50 at c=1: {p95 / base_p50:.2f})")
+            peaks[label] = best
+            memory = resident_mib(server.process.pid)
+            print("resident memory after the load: " + ", ".join(
+                f"{name} {mib:.0f} MiB" for name, mib in sorted(memory.values(), key=lambda v: -v[1])
+                if mib >= 20))
         finally:
             server.stop()
-
+    if args.workers > 1:
+        one, many = peaks["cluster, 1 worker"], peaks[f"cluster, {args.workers} workers"]
+        print(f"\nbest throughput, 1 worker {one:.1f}x, {args.workers} workers {many:.1f}x: "
+              f"{many / one:.2f}x from 1 to {args.workers} workers on {os.cpu_count()} cores")
 
 if __name__ == "__main__":
     main()

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import requests
 
-from bench.common import ROOT, median, percentile
+from bench.common import ROOT, median, percentile, resident_mib
 from bench.peers import TEXTS, start_peer
 
 VOICES = {"piper": "joe", "kokoro": "af_heart"}
@@ -132,14 +132,8 @@ def alternate(served, bare, engine: str, rounds: int = 5) -> None:
 
 
 def server_rss_mib(pid: int) -> float:
-    """Resident memory of a process and its children, in MiB (Linux)."""
-    total = 0
-    pids = [pid] + [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    for p in pids:
-        for line in Path(f"/proc/{p}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
-    return total / 1024
+    """Resident memory of a process and its descendants, in MiB (Linux)."""
+    return sum(mib for _, mib in resident_mib(pid).values())
 
 
 def print_table(rows: dict[str, dict], engines: list[str]) -> None:
