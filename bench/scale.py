@@ -60,7 +60,7 @@ def one_stream(url: str, text: str) -> tuple[float, float]:
     start = time.perf_counter()
     first, size = None, 0
     with requests.post(f"{url}/speak", json={"name": "joe", "text": text, "stream": True, "response_format": "pcm"},
-                       stream=True, timeout=300) as r:
+                       headers={"Cache-Control": "no-cache"}, stream=True, timeout=300) as r:  # synthesized, not cached
         r.raise_for_status()
         for chunk in r.iter_content(chunk_size=None):
             if chunk and first is None:
