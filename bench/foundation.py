@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import requests
 
-from bench.common import (error_rate, han_for_cer, median, setup_django, transcribe, whisper_model,
+from bench.common import (FRESH, error_rate, han_for_cer, median, setup_django, transcribe, whisper_model,
                           words_for_wer)
 
 TEXTS = {
@@ -82,7 +82,7 @@ def served_run(url: str, voice: str, text: str, rate: int) -> tuple[float, float
     first = None
     size = 0
     with requests.post(f"{url}/speak", json={"name": voice, "text": text, "stream": True,
-                                             "response_format": "pcm"}, stream=True, timeout=300) as r:
+                                             "response_format": "pcm"}, headers=FRESH, stream=True, timeout=300) as r:
         r.raise_for_status()
         for chunk in r.iter_content(chunk_size=None):
             if chunk and first is None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import requests
 
-from bench.common import ROOT, percentile, setup_django
+from bench.common import FRESH, ROOT, percentile, setup_django
 
 BURST = 16
 TEXT = "A burst of streams arrives at once. Each one asks for a couple of sentences of speech."
@@ -49,7 +49,8 @@ class Prober(threading.Thread):
 def first_byte(url: str, index: int) -> float:
     """Streams one request to its end; the time its first audio byte arrived."""
     with requests.post(f"{url}/speak", json={"name": "joe", "text": f"{index}. {TEXT}", "stream": True,
-                                             "response_format": "pcm"}, stream=True, timeout=300) as response:
+                                             "response_format": "pcm"},
+                       headers=FRESH, stream=True, timeout=300) as response:
         response.raise_for_status()
         first = None
         for chunk in response.iter_content(chunk_size=None):

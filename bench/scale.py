@@ -19,7 +19,7 @@ from pathlib import Path
 
 import requests
 
-from bench.common import percentile, resident_mib, setup_django
+from bench.common import FRESH, percentile, resident_mib, setup_django
 
 TEXTS = [f"Request {i} asks for a few sentences of speech. The server streams each one as soon as it is "
          f"ready. Short replies like this are what voice assistants send." for i in range(64)]
@@ -60,7 +60,7 @@ def one_stream(url: str, text: str) -> tuple[float, float]:
     start = time.perf_counter()
     first, size = None, 0
     with requests.post(f"{url}/speak", json={"name": "joe", "text": text, "stream": True, "response_format": "pcm"},
-                       headers={"Cache-Control": "no-cache"}, stream=True, timeout=300) as r:  # synthesized, not cached
+                       headers=FRESH, stream=True, timeout=300) as r:
         r.raise_for_status()
         for chunk in r.iter_content(chunk_size=None):
             if chunk and first is None:

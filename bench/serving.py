@@ -24,7 +24,7 @@ from pathlib import Path
 
 import requests
 
-from bench.common import ROOT, median, percentile, resident_mib
+from bench.common import FRESH, ROOT, median, percentile, resident_mib
 from bench.peers import TEXTS, start_peer
 
 VOICES = {"piper": "joe", "kokoro": "af_heart"}
@@ -47,7 +47,7 @@ def stall_seconds(arrivals: list[tuple[float, float]]) -> float:
 
 def served_request(url: str, voice: str, text: str, fresh: bool = True) -> dict:
     """One streamed request: first audio, audio seconds, stall seconds."""
-    headers = {"Cache-Control": "no-cache"} if fresh else {}
+    headers = FRESH if fresh else {}
     start = time.perf_counter()
     arrivals = []
     with requests.post(f"{url}/v1/audio/speech", json={"model": "tts-1", "voice": voice, "input": text,
