@@ -1,5 +1,5 @@
 """Under daphne's ASGI application, Django's sessions, CSRF, auth and messages run for the page, docs
-and admin, and API paths go through their own short chain (no hop to Django's sync thread per
+and admin, and API paths and probes go through their own short chain (no hop to Django's sync thread per
 middleware), keeping the security headers, Content-Length, the key check and CORS."""
 import pytest
 from asgiref.sync import async_to_sync
@@ -52,6 +52,8 @@ def test_api_paths_skip_the_browser_middleware_and_keep_security_headers(fake_vo
     assert headers["x-content-type-options"] == "nosniff"
     assert int(headers["content-length"]) == len(body)
     assert "set-cookie" not in headers and "x-frame-options" not in headers and "x-request-id" in headers
+    status, _, _ = call("GET", "/v1/health")  # probes too
+    assert status == 200
     assert session_paths == []
 
     status, headers, _ = call("GET", "/")

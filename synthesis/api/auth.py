@@ -9,8 +9,9 @@ from django.http import JsonResponse
 
 from .dialects import dialect_for
 
-PUBLIC_PATHS = {"/", "/ui", "/healthz", "/health", "/liveness", "/readiness", "/v1/health", "/api/healthz",
-                "/favicon.ico"}
+PROBE_PATHS = {"/healthz", "/health", "/liveness", "/readiness", "/v1/health", "/api/healthz"}
+BROWSER_PATHS = {"/", "/ui", "/favicon.ico"}
+PUBLIC_PATHS = PROBE_PATHS | BROWSER_PATHS
 PUBLIC_PREFIXES = ("/static/", "/admin/", "/media/", "/docs", "/openapi.json")  # /media/: staff session
 
 
@@ -34,6 +35,11 @@ def error_body(path: str, message: str, code: str) -> dict:
 
 def error_response(path: str, status: int, message: str, code: str) -> JsonResponse:
     return JsonResponse(error_body(path, message, code), status=status)
+
+
+def for_browsers(path: str) -> bool:
+    """The page, docs, admin, static and media files: what Django's sessions, CSRF and auth serve."""
+    return path in BROWSER_PATHS or path.startswith(PUBLIC_PREFIXES)
 
 
 def needs_key(path: str) -> bool:

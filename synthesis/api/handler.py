@@ -3,8 +3,8 @@
 Django's sessions, CSRF, auth, messages, clickjacking and common middleware are sync-first: on an
 ASGI server each one hops to Django's single sync thread twice per request, so a lone request waited
 for a dozen thread switches and a burst of requests queued on that one thread. API paths (all behind
-the key) need none of them: keys, not cookies, authenticate them, and synthesis.api.crosssite
-refuses cross-site writes. So `by_path` sends them to an `ApiHandler` built from
+the key) and the health probes need none of them: keys, not cookies, authenticate them, and
+synthesis.api.crosssite refuses cross-site writes. So `by_path` sends them to an `ApiHandler` built from
 TTS_API_MIDDLEWARE, and everything else (the page, docs, admin, static files) to Django's own
 handler with MIDDLEWARE, unchanged.
 """
@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 from django.middleware import security
 
-from .auth import needs_key
+from .auth import for_browsers
 from .middleware import AsyncMiddleware
 
 
@@ -33,10 +33,11 @@ class ApiHandler(ASGIHandler):
 
 
 def by_path(browser_app, api_app):
-    """An ASGI app: requests for API paths to `api_app`, the rest to `browser_app`."""
+    """An ASGI app: requests for the page, docs, admin and files to `browser_app`, the rest (the API
+    and the health probes) to `api_app`."""
 
     async def app(scope, receive, send):
-        target = api_app if needs_key(scope.get("path", "")) else browser_app
+        target = browser_app if for_browsers(scope.get("path", "")) else api_app
         await target(scope, receive, send)
 
     return app
