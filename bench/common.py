@@ -171,11 +171,15 @@ def resident_mib(pid: int) -> dict[int, tuple[str, float]]:
         p = todo.pop()
         try:
             status = Path(f"/proc/{p}/status").read_text().splitlines()
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
+            tasks = list(Path(f"/proc/{p}/task").iterdir())
         except OSError:  # it ended meanwhile
             continue
         fields = dict(line.split(":", 1) for line in status if ":" in line)
         out[p] = (fields["Name"].strip(), int(fields.get("VmRSS", "0 kB").split()[0]) / 1024)
+        for task in tasks:
+            try:
+                todo += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:  # a thread that ended meanwhile
+                pass
     return out
 
