@@ -119,7 +119,10 @@ class LocalDispatcher(Dispatcher):
                 self._forget(work)
                 continue
             with self._cond:
-                if job.buffered >= self._max_ahead:
+                # Backpressure; and after the first segment, until the reader has taken its first
+                # audio: the next segment would otherwise take the cores while the event loop
+                # still has that audio to send (30-40 ms more first audio for a short first sentence).
+                if job.buffered >= self._max_ahead or (index == 0 and job.buffered):
                     work.parked = True
                     work.parked_at = time.monotonic()
                 else:
