@@ -24,7 +24,6 @@ def tts_settings(settings, tmp_path):
     services.set_dispatcher(None)
     FakeEngine.gate = None
     FakeEngine.gate_only = None
-    FakeEngine.at_gate = None
     FakeEngine.fail_on = None
     FakeEngine.calls = []
     FakeEngine.spoken = []

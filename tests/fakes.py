@@ -25,7 +25,6 @@ class FakeEngine(Engine):
     spoken: list[tuple[str, str]] = []  # (voice, language) of each segment synthesized
     gate: threading.Event | None = None  # when set by a test, segments after the first wait for it
     gate_only: str | None = None  # ... only those whose text holds this
-    at_gate: threading.Event | None = None  # set by a segment that begins waiting for the gate
     fail_on: str | None = None
     prepared = 0  # references analysed
 
@@ -42,8 +41,6 @@ class FakeEngine(Engine):
     def synthesize(self, text, voice, *, language="", speed=1.0, sampling=None, latent=""):
         held = FakeEngine.gate_only is None or FakeEngine.gate_only in text
         if FakeEngine.gate is not None and FakeEngine.calls and held:
-            if FakeEngine.at_gate is not None:
-                FakeEngine.at_gate.set()
             assert FakeEngine.gate.wait(10), "test gate never opened"
         FakeEngine.calls.append(text)
         FakeEngine.spoken.append((voice, language))

@@ -51,10 +51,8 @@ def test_the_first_chunk_arrives_before_the_last_segment_is_synthesized():
 def test_cancel_stops_the_work_within_one_segment():
     FakeEngine.gate = threading.Event()
     d = dispatcher()
-    FakeEngine.at_gate = threading.Event()
     job = d.submit(request())
     next(iter(job))
-    assert FakeEngine.at_gate.wait(10)  # the second segment is in flight
     job.cancel()
     FakeEngine.gate.set()
     wait_until(lambda: d.stats()["active_jobs"] == 0)
@@ -94,17 +92,6 @@ def test_backpressure_parks_a_job_whose_reader_is_slow():
         assert not d._heap and work.parked
     assert len(FakeEngine.calls) == 1
     assert len(list(job)) == job.total_segments
-
-
-def test_the_second_segment_waits_until_the_first_audio_is_taken():
-    """The first audio leaves before the next segment takes the cores (max_ahead is not the reason)."""
-    d = dispatcher(max_ahead=4)
-    job = d.submit(request())
-    work = d._active[job.id]
-    assert wait_for(lambda: work.parked), "the job did not wait for its reader after the first segment"
-    assert len(FakeEngine.calls) == 1 and job.buffered == 1
-    chunks = list(job)
-    assert len(chunks) == job.total_segments > 1 and len(FakeEngine.calls) == job.total_segments
 
 
 def test_an_engine_failure_ends_the_job_with_an_error_after_good_chunks():

@@ -119,10 +119,7 @@ class LocalDispatcher(Dispatcher):
                 self._forget(work)
                 continue
             with self._cond:
-                # Backpressure; and after the first segment, until the reader has taken its first
-                # audio: the next segment would otherwise take the cores while the event loop
-                # still has that audio to send (30-40 ms more first audio for a short first sentence).
-                if job.buffered >= self._max_ahead or (index == 0 and job.buffered):
+                if job.buffered >= self._max_ahead:
                     work.parked = True
                     work.parked_at = time.monotonic()
                 else:
