@@ -11,7 +11,6 @@ from .dialects import dialect_for
 
 PROBE_PATHS = {"/healthz", "/health", "/liveness", "/readiness", "/v1/health", "/api/healthz"}
 BROWSER_PATHS = {"/", "/ui", "/favicon.ico"}
-PUBLIC_PATHS = PROBE_PATHS | BROWSER_PATHS
 PUBLIC_PREFIXES = ("/static/", "/admin/", "/media/", "/docs", "/openapi.json")  # /media/: staff session
 
 
@@ -44,7 +43,7 @@ def for_browsers(path: str) -> bool:
 
 def needs_key(path: str) -> bool:
     """Whether a path is behind the API key (when one is set): all but probes, the page, docs, admin."""
-    return not (path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES))
+    return not (path in PROBE_PATHS or for_browsers(path))
 
 
 UNAUTHORIZED_MESSAGE = "Invalid or missing API key: send Authorization: Bearer <key>"

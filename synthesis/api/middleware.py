@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .. import keys, metrics
-from .auth import PUBLIC_PATHS, PUBLIC_PREFIXES, error_response
+from .auth import error_response, needs_key
 from .dialects import dialect_for
 
 UNITS = {"second": 1, "sec": 1, "s": 1, "minute": 60, "min": 60, "m": 60, "hour": 3600, "h": 3600}
@@ -80,7 +80,7 @@ class MetricsAndLimitsMiddleware(AsyncMiddleware):
 
     async def __call__(self, request):
         path = request.path
-        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES) or path.startswith(UNMETERED):
+        if not needs_key(path) or path.startswith(UNMETERED):
             return await self.get_response(request)
         refused = self.rate_limited(request)
         if refused is not None:
