@@ -69,6 +69,24 @@ def test_other_rates_are_resampled_straight_to_16k_with_soxr(engine):
         resampled, 16000)
 
 
+@pytest.mark.parametrize("peak", [0.05, 0.25])
+def test_volume_is_measured_on_the_samples_as_given_also_when_a_quiet_one_is_lifted(peak):
+    """The release sorts the magnitudes once, before lifting a quiet signal (peak < 0.1) to 0.1,
+    and takes the loudness (mean of the 90th-99th percentile above 0.01) from that sort."""
+    from synthesis.engines.llm.spark_audio import normalize_volume
+
+    rng = np.random.default_rng(5)
+    wav = rng.standard_normal(16000) * np.linspace(0.1, 1.0, 16000)
+    wav = wav / np.abs(wav).max() * peak
+    loud = np.sort(np.abs(wav))
+    loud = loud[loud > 0.01]
+    volume = loud[int(0.9 * loud.size):int(0.99 * loud.size)].mean()
+    lifted = wav / peak * 0.1 if peak < 0.1 else wav
+    expected = lifted * np.clip(0.2 / volume, 0.1, 10)
+    expected = expected / np.abs(expected).max() if np.abs(expected).max() > 1 else expected
+    assert np.allclose(normalize_volume(wav), expected, rtol=0, atol=1e-12)
+
+
 def test_the_intake_still_refuses_silence_for_the_codec_engines(engine):
     from synthesis.errors import InvalidInput
 

@@ -40,13 +40,15 @@ def resample_16k(wav: np.ndarray, sample_rate: int, target: int) -> np.ndarray:
 def normalize_volume(wav: np.ndarray, target: float = 0.2) -> np.ndarray:
     """Scale so that the loud part of the signal (the 90th-99th percentile of the magnitudes
     above 0.01) averages `target`; the gain is kept within [0.1, 10] and peaks under 1.
-    Computed in float64, as the release's `audio_volume_normalize` is on soundfile's samples."""
+    Computed in float64, as the release's `audio_volume_normalize` is on soundfile's samples; as
+    there, the loudness is measured on the samples as given, also when a very quiet signal (peak
+    under 0.1) is first lifted to a peak of 0.1."""
     wav = np.asarray(wav, np.float64)
-    peak = float(np.max(np.abs(wav))) if wav.size else 0.0
-    if peak < 0.1:  # very quiet: lift it first so the percentile estimate has something to see
+    magnitudes = np.sort(np.abs(wav))
+    peak = float(magnitudes[-1]) if wav.size else 0.0
+    if peak < 0.1:
         wav = wav / max(peak, 1e-3) * 0.1
-    loud = np.sort(np.abs(wav))
-    loud = loud[loud > 0.01]
+    loud = magnitudes[magnitudes > 0.01]
     if loud.size <= 10:
         return wav
     volume = float(np.mean(loud[int(0.9 * loud.size):int(0.99 * loud.size)]))
