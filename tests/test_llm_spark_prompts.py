@@ -184,11 +184,15 @@ def test_the_transcript_and_the_reference_semantic_tokens_go_where_the_release_p
 
 
 def test_without_a_transcript_cloning_uses_the_global_tokens_alone(engine):
+    """The release's prompt ends at `<|end_global_token|>` and the LM writes `<|start_semantic_token|>`
+    next; the prompt here holds that marker already: the same context for every semantic token."""
     latent = latent_with(engine)
     reference = engine.latent_prompt(latent)
-    prompt = engine.generation("Only this.", "", latent=latent).prompt
-    assert reference.prompt_text == "" and prompt[-1] == engine.ids["start_semantic_token"]
-    assert prompt[2:-36] == engine.text_ids("Only this.")
+    ids, prompt = engine.ids, engine.generation("Only this.", "", latent=latent).prompt
+    assert reference.prompt_text == ""
+    assert prompt == [ids["task_tts"], ids["start_content"], *engine.text_ids("Only this."), ids["end_content"],
+                      ids["start_global_token"], *(engine.global_base + t for t in reference.global_tokens),
+                      ids["end_global_token"], ids["start_semantic_token"]]
     assert latent_with(engine, "   ") == latent  # a blank transcript is none
 
 
