@@ -1,4 +1,16 @@
+from django.conf import settings
 from django.db import models
+
+
+class TaskQuerySet(models.QuerySet):
+    def visible_to(self, principal):
+        """The tasks a caller may read, download and stop: its owner's (the key's own when it has no
+        owner); all of them for the server's own work, the full-access key and admin keys."""
+        if principal is None or principal.sees_every_voice:
+            return self
+        if principal.owner_id is None:
+            return self.filter(api_key_id=principal.key_id) if principal.key_id else self.none()
+        return self.filter(owner_id=principal.owner_id)
 
 
 class TaskRecord(models.Model):
@@ -31,6 +43,12 @@ class TaskRecord(models.Model):
                                                                       "run starts after them.")
     sample_rate = models.PositiveIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0, help_text="Runs started (a resumed run counts again).")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="tts_tasks", help_text="Whose keys may read, download and stop it.")
+    api_key = models.ForeignKey("synthesis.ApiKey", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="tasks", help_text="The API key that created it (charged its audio).")
+
+    objects = TaskQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

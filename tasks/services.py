@@ -29,6 +29,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from synthesis import keys, usage
+from synthesis.models import ApiKey
 from synthesis.services import check_request, start_synthesis
 from synthesis.audio.encoders import encode_all, to_pcm16, wav_header
 from synthesis.errors import Conflict, NotFound, Overloaded
@@ -80,10 +82,13 @@ def create_task(step_id: str, request: SynthesisRequest, fmt: str, fields: dict)
                          "retry later", retry_after=30)
     segments = split_segments(request.text)
     params = {"fields": fields, "request": request.to_dict(), "segments": segments}
+    principal = keys.current()
+    made_by = {"owner_id": principal.owner_id, "api_key_id": principal.key_id} if principal else {}
     try:
         with transaction.atomic():
             record = TaskRecord.objects.create(step_id=step_id, params=params, format=fmt,
-                                               engine=request.turns[0].voice.engine, segments_total=len(segments))
+                                               engine=request.turns[0].voice.engine, segments_total=len(segments),
+                                               **made_by)
     except IntegrityError as e:
         raise Conflict(f"Task {step_id} already exists", field="step_id") from e
     launch(record.pk)
@@ -217,7 +222,19 @@ def _finish(record: TaskRecord) -> str:
             current.completed_at = timezone.now()
             current.save()
     _delete_segments(record)
+    _charge_audio(current)
     return Status.COMPLETED
+
+
+def _charge_audio(record: TaskRecord) -> None:
+    """The finished task's audio seconds are its key's usage (its characters were at creation)."""
+    if record.api_key_id is None or not record.audio_duration:
+        return
+    key = ApiKey.objects.filter(pk=record.api_key_id).first()
+    if key is not None:
+        request = record.params.get("request", {})
+        usage.buffer.record(keys.principal_of(key), request.get("dialect", "fish"), record.engine,
+                            audio_seconds=record.audio_duration)
 
 
 def _delete_segments(record: TaskRecord) -> None:
@@ -232,11 +249,14 @@ def _fail(record: TaskRecord, error: BaseException) -> str:
     return TaskRecord.objects.filter(pk=record.pk).values_list("status", flat=True).first()
 
 
+def _callers_tasks():
+    """The tasks the current caller may see (synthesis.keys.current; all for the server's own work)."""
+    return TaskRecord.objects.visible_to(keys.current())
+
+
 def stop_task(step_id: str) -> TaskRecord:
-    """Cancel a pending or running task; its runner stops within one segment."""
-    record = TaskRecord.objects.filter(step_id=step_id).first()
-    if record is None:
-        raise NotFound(f"Task {step_id} not found")
+    """Cancel a pending or running task of the caller's; its runner stops within one segment."""
+    record = get_task(step_id)
     if record.is_active:
         TaskRecord.objects.filter(pk=record.pk, status__in=TaskRecord.ACTIVE).update(
             status=Status.CANCELLED, completed_at=timezone.now())
@@ -250,15 +270,21 @@ def stop_task(step_id: str) -> TaskRecord:
 
 
 def stop_all() -> int:
-    """Cancel every pending or running task; returns how many."""
-    step_ids = list(TaskRecord.objects.filter(status__in=TaskRecord.ACTIVE).values_list("step_id", flat=True))
+    """Cancel every pending or running task of the caller's; returns how many."""
+    step_ids = list(_callers_tasks().filter(status__in=TaskRecord.ACTIVE).values_list("step_id", flat=True))
     for step_id in step_ids:
         stop_task(step_id)
     return len(step_ids)
 
 
+def find_task(step_id: str) -> TaskRecord | None:
+    """The caller's task `step_id`, or None when there is none it may see."""
+    return _callers_tasks().filter(step_id=step_id).first()
+
+
 def get_task(step_id: str) -> TaskRecord:
-    record = TaskRecord.objects.filter(step_id=step_id).first()
+    """The caller's task `step_id`; 404 when there is none it may see."""
+    record = find_task(step_id)
     if record is None:
         raise NotFound(f"Task {step_id} not found")
     return record

@@ -59,7 +59,7 @@ class GenerateAsyncView(FishView):
 
 class TaskStatusView(FishView):
     async def get(self, request, step_id):
-        record = await sync_to_async(TaskRecord.objects.filter(step_id=step_id).first)()
+        record = await sync_to_async(services.find_task)(step_id)
         if record is None:
             return Response({"success": False, "step_id": step_id, "status": "not_found",
                              "detail": f"Task {step_id} not found"}, status=404)

@@ -208,3 +208,39 @@ def test_past_the_active_task_limit_new_tasks_get_503(client, fake_voices, setti
 def test_bad_fields_are_400(client, fake_voices):
     response = create(client, "x", packer="json", top_p=3)
     assert response.status_code == 400 and "top_p" in response.json()["detail"]
+
+
+def test_a_keys_tasks_are_its_owners_alone(client, fake_voices):
+    """Status, download and stopping answer only the owner's keys (404 to others, as for a task
+    that does not exist); stop_generation stops only the caller's; the task's audio is its key's usage."""
+    from synthesis import usage
+    from synthesis.models import UsageDay
+    from tests.factories import bearer, make_key, make_user
+
+    alice = make_user("alice")
+    made_with, alices_other, bobs = make_key(owner=alice), make_key(owner=alice), make_key(owner=make_user("bob"))
+    FakeEngine.gate = threading.Event()
+    text = "First part. " + "Then another sentence follows here. " * 20
+    for step_id, key in (("alices", made_with), ("bobs", bobs)):
+        body = {"step_id": step_id, "text": text, "reference_id": "fake_a", "format": "wav", "chunk_length": 100}
+        assert client.post("/generate_audio_enhanced_async", body, content_type="application/json",
+                           **bearer(key)).status_code == 200
+    assert TaskRecord.objects.get(step_id="alices").owner == alice
+    assert client.get("/get_task_status/alices", **bearer(bobs)).status_code == 404
+    assert client.post("/stop_async_task/alices", **bearer(bobs)).status_code == 404
+    assert client.post("/stop_generation", **bearer(bobs)).json()["message"] == "Stopped 1 task(s)"  # Bob's own
+    assert TaskRecord.objects.get(step_id="bobs").status == TaskRecord.Status.CANCELLED
+    assert TaskRecord.objects.get(step_id="alices").is_active
+    FakeEngine.gate.set()
+    deadline = time.monotonic() + 20
+    while client.get("/get_task_status/alices", **bearer(alices_other)).json()["status"] != "completed":
+        assert time.monotonic() < deadline, "Alice's task never completed"
+        threading.Event().wait(0.05)
+    assert client.get("/download_result/alices", **bearer(bobs)).status_code == 404
+    download = client.get("/download_result/alices", **bearer(alices_other))
+    assert download.status_code == 200
+    samples, rate = decode(body_of(download), "wav")
+    usage.flush()
+    row = UsageDay.objects.get(key=made_with)
+    assert row.characters == len(text) and row.requests == 1
+    assert row.audio_seconds == pytest.approx(len(samples) / rate, abs=0.05)

@@ -73,6 +73,14 @@ def test_other_peoples_keys_cannot_speak_with_it(client, people):
     assert speaks(client, people["alice"], "alice_voice") == [200] * 6
 
 
+def test_other_peoples_keys_cannot_hear_its_preview(client, people):
+    preview = "/voices/alice_voice/preview"
+    assert client.get(preview, **bearer(people["bob"])).status_code == 404
+    response = client.get(preview, **bearer(people["alice"]))
+    assert response.status_code == 200 and response["Content-Type"] == "audio/mpeg"
+    assert client.get(preview, **bearer(people["bob"])).status_code == 404  # stored now: still not Bob's
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_binary_websocket_cannot_use_it_either(people):
     from channels.testing import WebsocketCommunicator

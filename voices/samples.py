@@ -39,11 +39,13 @@ def synthesize_sample(voice: Voice) -> Voice:
 
 
 def stored_sample(name: str) -> Voice:
-    """The enabled voice `name` with its sample stored: made the first time anyone asks, then kept
-    (a curator's "synthesize a sample" replaces it)."""
+    """The enabled voice `name`, if the caller may use it, with its sample stored: made the first
+    time anyone asks, then kept (a curator's "synthesize a sample" replaces it)."""
     from synthesis.errors import VoiceNotFound
 
-    voice = Voice.objects.enabled().filter(name=name).first()
+    from .ownership import usable
+
+    voice = usable().filter(name=name).first()
     if voice is None:
         raise VoiceNotFound(f"voice {name!r} not found", field="voice")
     if _has_sample(voice):
