@@ -127,6 +127,13 @@ def authenticate(token: str) -> Principal | None:
     return None if keys_required() else ANONYMOUS
 
 
+def key_is_active(key_id: int) -> bool:
+    """Whether the key is still neither revoked nor expired (read fresh from the database)."""
+    from .models import ApiKey
+
+    return ApiKey.objects.active().filter(pk=key_id).exists()
+
+
 # Early checks (daphne's reactor thread, the ASGI body guard) cannot wait on the database for
 # long, and may not touch the ORM from a thread running an event loop: they ask a helper thread
 # and remember answers briefly. They only decide whether a body is worth reading; the Django

@@ -120,3 +120,49 @@ def test_create_api_key_refuses_unknown_scopes_and_owners():
         call_command("create_api_key", "k", "--owner", "team-b", "--scopes", "speak,everything")
     with pytest.raises(CommandError, match="no user"):
         call_command("create_api_key", "k", "--owner", "nobody")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_revocation_ends_open_websockets_at_their_next_message(fake_voices):
+    """Both WebSockets read the key again before each message: a key revoked (or expired) after the
+    handshake gets its next message refused, the reason, and close 4401."""
+    import asyncio
+    import json
+
+    from channels.testing import WebsocketCommunicator
+
+    from tests import openspeech_client
+    from ttsproject.asgi import application
+
+    query = openspeech_client.build_client_frame({"audio": {"voice_type": "fake_a", "encoding": "wav"},
+                                                  "request": {"text": "hello", "operation": "query"}})
+
+    async def binary(key):
+        ws = WebsocketCommunicator(application, "/api/v1/tts/ws_binary",
+                                   headers=[(b"authorization", f"Bearer; {key.token}".encode())])
+        assert (await ws.connect())[0]
+        await ws.send_to(bytes_data=query)
+        frames = [openspeech_client.parse_server_frame((await ws.receive_output(timeout=20))["bytes"])]
+        while frames[-1][0] == "audio" and frames[-1][1] >= 0:  # until the last (negative) sequence
+            frames.append(openspeech_client.parse_server_frame((await ws.receive_output(timeout=20))["bytes"]))
+        first = frames[0]
+        await sync_to_async(keys.revoke)(ApiKey.objects.filter(pk=key.pk))
+        await ws.send_to(bytes_data=query)
+        refused = openspeech_client.parse_server_frame((await ws.receive_output(timeout=20))["bytes"])
+        return first, refused, (await ws.receive_output(timeout=20))
+
+    async def bistream(key):
+        ws = WebsocketCommunicator(application, "/inference_zero_shot_bistream",
+                                   headers=[(b"authorization", f"Bearer {key.token}".encode())])
+        assert (await ws.connect())[0]
+        await sync_to_async(ApiKey.objects.filter(pk=key.pk).update)(expires_at=timezone.now())
+        await ws.send_to(text_data=json.dumps({"text": "hello"}))
+        return json.loads((await ws.receive_output(timeout=20))["text"]), (await ws.receive_output(timeout=20))
+
+    from asgiref.sync import sync_to_async
+
+    first, refused, closed = asyncio.run(binary(make_key()))
+    assert first[0] == "audio" and first[2]
+    assert refused[0] == "error" and closed == {"type": "websocket.close", "code": 4401}
+    error, closed = asyncio.run(bistream(make_key()))
+    assert error["error_code"] == "UNAUTHORIZED" and closed["code"] == 4401

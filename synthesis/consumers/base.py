@@ -89,6 +89,13 @@ class TTSConsumer(AsyncWebsocketConsumer):
         usage.buffer.record(principal, self.dialect, requests=1)
         return True
 
+    async def key_still_valid(self) -> bool:
+        """A person's key is read again before each message is handled, so a revocation or expiry
+        ends an open connection at its next message, as it refuses the next HTTP request."""
+        if self.principal is None or self.principal.key_id is None:
+            return True
+        return await sync_to_async(keys.key_is_active)(self.principal.key_id)
+
     async def foreign_origin(self) -> bool:
         """With no key, a browser page of another site may not open a connection (its Origin says so)."""
         from ..api.crosssite import allowed_origin
@@ -117,6 +124,10 @@ class TTSConsumer(AsyncWebsocketConsumer):
         """Any error in a handler ends this connection, never the slot accounting."""
         if self.principal is not None:
             keys.set_current(self.principal)
+        if message.get("type") == "websocket.receive" and not await self.key_still_valid():
+            await self.release()  # revoked or expired since the handshake: no more work on it
+            await self.refuse_unauthorized()
+            raise StopConsumer()
         try:
             await super().dispatch(message)
         except StopConsumer:
