@@ -10,7 +10,10 @@ For Piper (joe) and Kokoro, closed-loop clients stream short, medium and long En
 and the ratios of this server to the bare engine and to each peer. Peers are installed from PyPI
 into their own virtual environments (bench/peers.py). Run it with nothing else on the machine:
 
-    ./scripts/bench serving [--requests 16] [--no-peers] [--engines piper kokoro]
+    ./scripts/bench serving [--requests 16] [--no-peers] [--engines piper kokoro] [--variant ENV=VALUE]
+
+`--variant TTS_ORT_THREADS=1` (repeatable) also measures a server started with that setting,
+in the same run, and prints its ratios to this server's (new against old, side by side).
 """
 from __future__ import annotations
 
@@ -146,7 +149,8 @@ def print_table(rows: dict[str, dict], engines: list[str]) -> None:
     print("\nRatios of this server (c=1 TTFA: lower is better, ≤ 1.1 the target; throughput: higher is better)")
     for engine in engines:
         served = rows.get(f"this server, {engine}")
-        for other in (f"bare {engine}", PEER_FOR[engine]):
+        variants = [name for name in rows if name.endswith(f", {engine}") and "=" in name]
+        for other in (f"bare {engine}", PEER_FOR[engine], *variants):
             if served and other in rows:
                 o = rows[other]
                 print(f"  {engine} vs {other}: c=1 TTFA {served['c1'] / o['c1']:.2f}x, c=8 TTFA p95 "
@@ -158,6 +162,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=16, help="requests per concurrency level")
     parser.add_argument("--engines", nargs="+", default=["piper", "kokoro"], choices=["piper", "kokoro"])
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--variant", action="append", default=[], metavar="ENV=VALUE",
+                        help="also measure a server with this setting (repeatable)")
     args = parser.parse_args()
     import sys
 
@@ -182,6 +188,19 @@ def main() -> None:
             alternate(lambda text: served_request(server.url, voice, text), bares[engine].request, engine)
     finally:
         server.stop()
+    for variant in args.variant:
+        name, _, value = variant.partition("=")
+        other = LiveServer(Path(tempfile.mkdtemp(prefix="tts-variant-")),
+                           env={"TTS_ENGINES": ",".join(args.engines), name: value}).wait_ready(600)
+        try:
+            for engine in args.engines:
+                voice = VOICES[engine]
+                rows[f"{variant}, {engine}"] = measure(
+                    lambda text: served_request(other.url, voice, text), args.requests)
+                print(f"{variant}, after {engine}: server resident memory {server_rss_mib(other.process.pid):.0f} MiB",
+                      flush=True)
+        finally:
+            other.stop()
     for engine in args.engines:
         rows[f"bare {engine}"] = measure(bares[engine].request, args.requests)
     if not args.no_peers:

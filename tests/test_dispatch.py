@@ -27,8 +27,20 @@ def wait_for(predicate, timeout=10.0):
     return predicate()
 
 
+_made: list[LocalDispatcher] = []
+
+
+@pytest.fixture(autouse=True)
+def _shut_down_dispatchers():
+    """Each test's dispatchers stop after it: no job of theirs is still counted by the next test."""
+    yield
+    while _made:
+        _made.pop().shutdown()
+
+
 def dispatcher(**kw):
-    return LocalDispatcher(engine_loader=services.load_engine, **kw)
+    _made.append(LocalDispatcher(engine_loader=services.load_engine, **kw))
+    return _made[-1]
 
 
 def test_it_yields_every_segment_in_order_with_the_last_marked():
