@@ -32,7 +32,8 @@ def pair(tmp_path_factory):
            "TTS_ORT_THREADS": "1"}
     manage(env, "migrate", "--verbosity", "0")
     tokens = {name: manage(env, "create_api_key", name, "--owner", "team", "--create-owner", *extra)
-              for name, extra in (("metered", ("--requests-per-minute", "4")), ("unmetered", ("--scopes", "speak,voices")))}
+              for name, extra in (("metered", ("--requests-per-minute", "4")), ("unmetered", ("--scopes", "speak,voices")),
+                                  ("wordy", ("--scopes", "speak,tasks", "--characters-per-day", "50")))}
     servers = []
     try:
         for _ in range(2):
@@ -56,6 +57,22 @@ def test_a_quota_is_shared_by_every_web_process(pair):
         refused = get(server, tokens["metered"], "/v1/models")
         assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60
         assert refused.json()["error"]["code"] == "quota_exceeded"
+
+
+def test_characters_per_day_are_counted_across_every_web_process(pair):
+    """Tasks are charged their characters when created (no worker needs to run them): 30 through
+    one process, then 30 more through the other would pass 50 and are refused there."""
+    (first, second), tokens, _ = pair
+
+    def task(server, step_id):
+        return requests.post(f"{server.url}/generate_audio_enhanced_async", timeout=30,
+                             json={"step_id": step_id, "text": "Thirty characters of text, ok.", "reference_id": "joe"},
+                             headers={"Authorization": f"Bearer {tokens['wordy']}"})
+
+    assert task(first, "wordy-1").status_code == 200
+    refused = task(second, "wordy-2")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert "characters" in refused.text
 
 
 def test_bodies_of_forged_keys_are_refused_before_they_are_read(pair):

@@ -15,14 +15,15 @@ from tests.factories import bearer, make_key
 from tests.test_auth import PROTECTED
 
 ROUTES = [*PROTECTED, ("post", "/clone_voice"), ("post", "/v1/clone_voice"), ("post", "/v1/add_speaker"),
-          ("post", "/v1/delete_speaker"), ("post", "/v1/multi_speak")]
+          ("post", "/v1/delete_speaker"), ("post", "/v1/multi_speak"), ("get", "/voices/fake_a/preview")]
 EXPECTED = {"/clone_voice": "clone", "/inference_zero_shot": "clone", "/add_speaker": "voices",
             "/delete_speaker": "voices", "/v1/references/add": "voices", "/v1/references/delete": "voices",
             "/v1/references/update": "voices", "/generate_audio_enhanced_async": "tasks",
             "/get_task_status/x": "tasks", "/download_result/x": "tasks", "/stop_generation": "tasks",
             "/stop_async_task/x": "tasks", "/metrics": "metrics", "/speak": "speak", "/v1/audio/speech": "speak",
             "/v1/tts": "speak", "/audio_roles": "speak", "/v1/references/list": "speak", "/v1/models": "speak",
-            "/query_tts_model": "speak", "/api/tts/stream": "speak", "/v1/vqgan/encode": "speak"}
+            "/query_tts_model": "speak", "/api/tts/stream": "speak", "/v1/vqgan/encode": "speak",
+            "/voices/fake_a/preview": "speak"}
 
 
 def call(client, method, path, key):

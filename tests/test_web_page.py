@@ -26,6 +26,16 @@ LONG = ("This is a long text for the browser test. It has many sentences so that
 # A voice a curator added by hand that cannot speak: it sorts first, and must never be anyone's default.
 MUTE_VOICE = ("from voices.models import Voice; Voice.objects.create(name='aaa_mute', engine='piper', "
               "engine_voice='no_such_voice', language='en-us', gender='female', created_by='curator')")
+# A second voice that speaks (Piper's one speaker under another name), with a description for its card.
+SECOND_VOICE = ("from voices.models import Voice; Voice.objects.create(name='second_speaker', engine='piper', "
+                "engine_voice='joe', language='en-us', gender='male', created_by='curator', "
+                "description='A calm narrator for previews.')")
+# A task whose engine failed, as the curator finds it in the task list.
+FAILED_TASK = ("import datetime; from django.utils import timezone; from tasks.models import TaskRecord; "
+               "now = timezone.now(); TaskRecord.objects.create(step_id='failed-task', status='failed', "
+               "engine='piper', error='the engine ran out of memory', "
+               "params={'fields': {'text': 'A chapter that failed.', 'reference_id': 'joe'}}, "
+               "started_at=now - datetime.timedelta(seconds=95), completed_at=now)")
 
 
 def manage(data, env, *args):
@@ -39,7 +49,8 @@ def server(tmp_path_factory):
     env = {"TTS_ENGINES": "piper", "TTS_CLONE_ENGINE": "piper", "DJANGO_SUPERUSER_PASSWORD": "pw"}
     live = LiveServer(data, env=env).wait_ready()
     manage(data, env, "createsuperuser", "--noinput", "--username", "curator", "--email", "c@example.com")
-    manage(data, env, "shell", "-c", MUTE_VOICE)
+    for code in (MUTE_VOICE, SECOND_VOICE, FAILED_TASK):
+        manage(data, env, "shell", "-c", code)
     live.data = data
     yield live
     live.stop()
@@ -343,6 +354,24 @@ def test_voice_cards_search_and_a_stored_preview_played_one_at_a_time(page, serv
     shot(page, "06-voice-preview")
     button.click()  # the same ▶ again stops it
     page.wait_for_selector("#voices:not([data-previewing])")
+    page.fill("#voice-search", "")
+    second = page.locator("#voices li.voice[data-voice=second_speaker]")
+    expect(second.locator(".description")).to_have_text("A calm narrator for previews.")
+    held = []
+    page.route("**/voices/second_speaker/preview", lambda route: held.append(route))
+    joe.locator("button.preview").click()
+    page.wait_for_selector("#voices[data-previewing=joe]")
+    second.locator("button.preview").click()  # a second voice's ▶ stops the first at once
+    page.wait_for_selector("#voices:not([data-previewing])")
+    expect(second.locator("button.preview")).to_have_attribute("aria-busy", "true")  # loading, said so
+    expect(second.locator("button.preview")).to_be_disabled()
+    assert held, "the preview was never asked for"
+    held[0].continue_()
+    page.wait_for_selector("#voices[data-previewing=second_speaker]", timeout=60000)
+    expect(second.locator("button.preview")).not_to_have_attribute("aria-busy", "true")
+    expect(joe.locator("button.preview")).to_have_text("▶")
+    second.locator("button.preview").click()
+    page.wait_for_selector("#voices:not([data-previewing])")
     # made once and stored: the file is on the server and served as is
     assert list((server.data / "media" / "voices" / "samples").glob("joe*.mp3"))
     first = page.request.get(server.url + "/voices/joe/preview").body()
@@ -396,6 +425,17 @@ def test_a_text_file_over_the_limit_is_kept_whole_and_made_as_a_background_task(
     assert page.get_attribute("#download", "download").startswith("sentence-number-0-of-a-text-file")
     assert page.get_attribute("#status", "data-task-status") == "completed"
     shot(page, "09-long-text-task")
+
+
+def test_text_pasted_over_the_limit_is_kept_whole_and_said_to_go_as_a_task(page):
+    text = "A pasted paragraph that keeps going well past the interactive limit. " * 20
+    page.fill("#text", "")
+    page.focus("#text")
+    page.keyboard.insert_text(text)  # as a paste inserts it: no key events, the editor's own insertion
+    assert page.input_value("#text") == text  # not cut to 1000 characters
+    expect(page.locator("#char-count")).to_contain_text(f"{len(text)} / 1000")
+    expect(page.locator("#char-count")).to_have_class(re.compile(r"\bover\b"))
+    assert page.is_visible("#long-note")
 
 
 def test_a_text_file_dropped_on_the_text_box_replaces_the_text(page):
@@ -466,10 +506,10 @@ def test_a_cloned_voice_needs_consent_and_keeps_it(page, reference, server):
     assert "I, Ann Example, agree" in consent and "API" in consent
 
 
-def test_a_wrong_api_key_is_explained_next_to_the_key_field(browser, tmp_path):
+def test_a_wrong_api_key_is_explained_next_to_the_key_field_and_a_persons_key_works(browser, tmp_path):
     live = LiveServer(tmp_path, "--api_key", "right", env={"TTS_ENGINES": "piper"}).wait_ready()
     try:
-        context = browser.new_context()
+        context = browser.new_context(viewport=DESKTOP)
         page = context.new_page()
         page.goto(live.url + "/")
         assert page.is_visible("#api-key")
@@ -479,6 +519,15 @@ def test_a_wrong_api_key_is_explained_next_to_the_key_field(browser, tmp_path):
         page.click("#synthesize")
         expect(page.locator("#key-error")).to_contain_text("API key", timeout=20000)
         shot(page, "13-wrong-key")
+        made = subprocess.run([sys.executable, "manage.py", "create_api_key", "page-key", "--owner", "pat",
+                               "--create-owner"], cwd=ROOT, check=True, capture_output=True, text=True,
+                              env={**os.environ, "TTS_DATA_DIR": str(tmp_path)})
+        page.fill("#api-key", made.stdout.strip().splitlines()[-1])
+        page.dispatch_event("#api-key", "change")
+        page.fill("#text", "A person's key works on the page.")
+        page.click("#synthesize")
+        page.wait_for_selector("#status[data-complete-ms]", timeout=60000)
+        expect(page.locator("#key-error")).to_be_empty()
         context.close()
     finally:
         live.stop()
@@ -560,6 +609,38 @@ def test_the_admin_adds_a_voice_by_uploading_audio(browser, server, reference):
     assert fits(page)
     assert "curator" in page.inner_text("#result_list tr:has-text('admin_voice')")
     shot(page, "20-admin-voices")
+    context.close()
+
+
+def test_the_admin_edits_a_voice_cloned_through_the_api(browser, server, reference):
+    import base64
+
+    context, page = open_page(browser, server, DESKTOP)
+    added = page.request.post(server.url + "/add_speaker", form={
+        "name": "api_clone", "audio": base64.b64encode(reference.read_bytes()).decode()})
+    assert added.ok, added.text()
+    login(page, server, "/admin/voices/voice/?q=api_clone")
+    page.click("#result_list a:text-is('api_clone')")
+    page.fill("#id_description", "Edited by the curator.")
+    page.click("input[name=_save]")
+    page.wait_for_selector(".messagelist .success")
+    assert page.locator(".errornote, .errorlist").count() == 0
+    voices = page.request.get(server.url + "/v1/audio/voices").json()["data"]
+    assert [v["description"] for v in voices if v["id"] == "api_clone"] == ["Edited by the curator."]
+    spoken = page.request.post(server.url + "/speak", data={"name": "api_clone", "text": "Still speaking.",
+                                                            "response_format": "wav"})
+    assert spoken.ok and spoken.body()[:4] == b"RIFF"
+    context.close()
+
+
+def test_the_admin_task_list_shows_the_error_and_a_human_duration(browser, server):
+    context, page = open_page(browser, server, DESKTOP)
+    login(page, server, "/admin/tasks/taskrecord/?q=failed-task")
+    row = page.locator("#result_list tr:has-text('failed-task')")
+    expect(row).to_contain_text("the engine ran out of memory")
+    expect(row).to_contain_text("1 min 35 s")
+    expect(row).to_contain_text("A chapter that failed.")
+    assert fits(page)
     context.close()
 
 
