@@ -126,9 +126,17 @@ def measure(request, count: int, repeat=None) -> dict:
 
 def alternate(served, bare, engine: str, rounds: int = 5) -> None:
     """c=1 first audio of this server and of the bare engine, request by request in turn, so both
-    see the same moment's machine: prints the medians and their ratio per text."""
+    see the same moment's machine: prints the medians and their ratio per text. Each request starts
+    after a short pause, so neither side's threads still spinning from its last run (onnxruntime's
+    default) take the cores from the other's first audio."""
+    pause = threading.Event()
+
+    def quietly(request, text):
+        pause.wait(0.2)
+        return request(text)["ttfa"]
+
     for label, text in zip(("short", "medium", "long"), TEXTS):
-        pairs = [(served(text)["ttfa"], bare(text)["ttfa"]) for _ in range(rounds)]
+        pairs = [(quietly(served, text), quietly(bare, text)) for _ in range(rounds)]
         s, b = median([p[0] for p in pairs]), median([p[1] for p in pairs])
         print(f"c=1 alternating, {engine} {label}: served {s * 1000:.0f} ms, bare {b * 1000:.0f} ms, "
               f"ratio {s / b:.2f}x", flush=True)

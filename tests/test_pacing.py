@@ -53,6 +53,10 @@ def test_an_engine_on_the_default_settings_gets_an_adaptive_session_and_a_fixed_
     engine.load()
     session = engine._voice("joe").session
     assert isinstance(session, AdaptiveSession) == (adaptive and (os.cpu_count() or 1) > 1)
+    if isinstance(session, AdaptiveSession):  # the whole-core session spins only while it runs
+        options = session._whole.get_session_options()
+        assert options.get_session_config_entry("session.force_spinning_stop") == "1"
+        assert options.intra_op_num_threads == os.cpu_count()
     with Rendering.segment():
         alone = engine.synthesize("Every core helps a lone request.", "joe")
     assert len(alone) / engine.sample_rate > 1.0
