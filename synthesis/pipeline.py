@@ -25,7 +25,7 @@ class PlannedSegment:
 
 
 BUSY_FIRST_SEGMENT = 6  # units; see plan()
-BUSY_WINDOW = Engine.busy_window  # units, unless the engine says otherwise (Engine.busy_window)
+BUSY_WINDOW = 24  # units: when busy no segment is longer, so a core frees up soon for a new first segment
 # A segment should take at most this share of the playing time of the audio before it to render.
 PACING_MARGIN = 0.6
 MIN_GROWTH, MAX_GROWTH, DEFAULT_GROWTH = 1.5, 4.0, 2.0
@@ -52,13 +52,6 @@ def growth_for(engine: str) -> float:
     return min(MAX_GROWTH, max(MIN_GROWTH, PACING_MARGIN / max(rtf, 1e-3)))
 
 
-def busy_window(engine: str) -> int:
-    """The longest segment `engine` renders while the process is busy."""
-    from .engines.registry import ENGINE_PATHS, engine_class
-
-    return engine_class(engine).busy_window if engine in ENGINE_PATHS else BUSY_WINDOW
-
-
 def plan(request: SynthesisRequest, busy: bool = False) -> list[PlannedSegment]:
     """Normalize and split every turn; the first segment of the request is short.
 
@@ -72,7 +65,7 @@ def plan(request: SynthesisRequest, busy: bool = False) -> list[PlannedSegment]:
         prior = turn.voice.language or detect(turn.text)
         text = normalize(turn.text, prior) if request.normalize else turn.text
         first = BUSY_FIRST_SEGMENT if busy and not planned else FIRST_SEGMENT_UNITS
-        window = min(request.window_size, busy_window(turn.voice.engine)) if busy else request.window_size
+        window = min(request.window_size, BUSY_WINDOW) if busy else request.window_size
         for seg in segment_text(text, request.length_threshold, window, first_segment=first,
                                 growth=growth_for(turn.voice.engine)):
             planned.append(PlannedSegment(turn.voice, seg.text, seg.pause_after, detect(seg.text, prior)))

@@ -106,24 +106,6 @@ def test_when_busy_no_segment_holds_a_core_long(fake_voices, clean_speeds):
 
 
 
-def test_an_engine_may_keep_its_busy_segments_shorter(clean_speeds):
-    """Kokoro's memory grows with the segment: under load it renders at most 12 units at once."""
-    from synthesis.engines.kokoro import KokoroEngine
-    from synthesis.text.segment import units
-    from synthesis.types import SynthesisRequest, Turn, VoiceRef
-
-    text = "When the quiet evening settled over the harbor, the fishermen pulled their boats onto the sand " \
-           "and began to mend their nets by lantern light while the children ran between the hulls. " * 3
-    plans = {}
-    for engine, voice in (("kokoro", "af_heart"), ("piper", "joe")):
-        pipeline.observe_render(engine, 0.01, 1.0)
-        request = SynthesisRequest([Turn(VoiceRef(voice, engine, voice, "en"), text)])
-        plans[engine] = pipeline.plan(request, busy=True)
-    assert KokoroEngine.busy_window == 12 < pipeline.BUSY_WINDOW
-    assert max(units(s.text) for s in plans["kokoro"]) <= 12 < max(units(s.text) for s in plans["piper"])
-    assert " ".join(s.text for s in plans["kokoro"]).split() == text.split()
-
-
 def test_a_segment_is_not_alone_while_another_job_waits_for_its_next_segment(fake_voices):
     """Jobs between two segments (here parked for their readers) would start their next segment
     beside this one: it does not take every core. Once they end, it does."""

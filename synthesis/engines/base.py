@@ -65,9 +65,6 @@ class Engine(ABC):
     sample_rate: int = 0
     languages: tuple[str, ...] = ()  # base language codes the engine can read
     capabilities: frozenset[str] = frozenset()
-    # Longest segment (units) while the process is busy: a segment cannot be interrupted, so a new
-    # request's first segment may wait for one this long to end (see pipeline.plan).
-    busy_window: int = 24
 
     @classmethod
     def speaks(cls, voice_language: str, language: str) -> bool:

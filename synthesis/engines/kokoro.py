@@ -73,9 +73,6 @@ class KokoroEngine(TimbreCloning, Engine):
     languages = ("en", "zh", "ja", "es", "fr", "hi", "it", "pt")
     capabilities = frozenset({CAP_SPEED, CAP_CROSS_LINGUAL, CAP_SEEDED, CAP_CLONE})
     convert_timbre = False  # the nearest blend of 54 voicepacks is closer than WORLD conversion makes it
-    # Its memory grows with the segment: under load (c=8) 24-unit segments held the server at
-    # 2.0 GB, 12-unit ones at 1.2 GB, with the same first audio and throughput (bench serving --variant).
-    busy_window = 12
 
     def __init__(self, options=None):
         super().__init__(options)
