@@ -199,6 +199,24 @@ def test_concurrent_streams_share_a_batch_and_each_decodes(checkpoints):
     assert all(0 < len(a) <= 20 * FRAME and len(a) % FRAME == 0 for a in audios)
 
 
+def test_every_request_of_a_batch_ends_when_an_earlier_row_finishes_first(checkpoints):
+    """Rows of a dynamic cache are dropped as their requests end: the one that ends first (row 0)
+    must not take a later request's row number with it (that request then never ended)."""
+    import threading
+
+    engine = make_engine(checkpoints, llm_batch_size=3, wait_timeout=5.0)
+    generations = [engine.generation(f"Request number {i}.", "leo", SamplingParams(seed=i, max_tokens=budget))
+                   for i, budget in enumerate((7, 70, 140))]
+    for generation in generations:  # one batch: the batcher waits up to 5 s for three
+        engine.backend.submit(generation)
+    ended = threading.Event()
+    threading.Thread(target=lambda: ([list(g) for g in generations], ended.set()), daemon=True).start()
+    assert ended.wait(120), "a request of the batch never ended"
+    assert 3 in engine.backend.batches
+    assert [len(g.tokens) <= budget for g, budget in zip(generations, (7, 70, 140))] == [True] * 3
+    assert len(generations[0].tokens) < len(generations[2].tokens)  # the first did end first
+
+
 def test_audio_streams_while_tokens_are_still_being_generated(engine):
     generation = engine.generation("A sentence long enough to stream.", "tara", SamplingParams(seed=5, max_tokens=700))
     generation.sampling = Sampling(**{**generation.sampling.__dict__, "repetition_penalty": 1.0})

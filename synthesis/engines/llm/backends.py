@@ -162,22 +162,24 @@ class TorchBackend(LLMBackend):
             out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
                              use_cache=True)
             cache, logits = out.past_key_values, out.logits[:, -1, :]
-            finished: set[int] = set()  # rows of a static cache that are done but still in the batch
+            # requests (batch indices) that are done; a static cache keeps their rows in the batch,
+            # a dynamic one drops them, so a row number may name another request after a drop
+            finished: set[int] = set()
             while True:
                 next_ids, keep = [], []
                 for row, i in enumerate(rows):
                     g = batch[i]
-                    if row in finished:
+                    if i in finished:
                         continue
                     token = None if g.cancelled else sample_next(logits[row], g, generators[i])
                     if token is None or token in g.stop_ids:
                         g.finish()
-                        finished.add(row)
+                        finished.add(i)
                         continue
                     g.emit(token)
                     if len(g.tokens) >= budgets[i]:
                         g.finish()
-                        finished.add(row)
+                        finished.add(i)
                         continue
                     next_ids.append(token)
                     keep.append(row)
