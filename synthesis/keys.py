@@ -40,7 +40,8 @@ class Principal:
         return self.full_access or "admin" in self.scopes or scope in self.scopes
 
     @property
-    def sees_every_voice(self) -> bool:
+    def sees_everything(self) -> bool:
+        """Every voice and every task, not only its owner's (the full-access key, admin keys)."""
         return self.full_access or "admin" in self.scopes
 
 

@@ -6,7 +6,7 @@ class TaskQuerySet(models.QuerySet):
     def visible_to(self, principal):
         """The tasks a caller may read, download and stop: its owner's (the key's own when it has no
         owner); all of them for the server's own work, the full-access key and admin keys."""
-        if principal is None or principal.sees_every_voice:
+        if principal is None or principal.sees_everything:
             return self
         if principal.owner_id is None:
             return self.filter(api_key_id=principal.key_id) if principal.key_id else self.none()

@@ -9,7 +9,7 @@ class VoiceQuerySet(models.QuerySet):
     def visible_to(self, principal):
         """The voices a caller may list and use: public ones and its owner's (all of them for the
         server's own work, the full-access key and admin keys)."""
-        if principal is None or principal.sees_every_voice:
+        if principal is None or principal.sees_everything:
             return self
         if principal.owner_id is None:
             return self.filter(is_public=True)

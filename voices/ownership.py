@@ -33,7 +33,7 @@ def changeable(name: str, field: str, label: str = "voice", deleting: bool = Fal
     if deleting and voice.is_builtin:
         raise Forbidden(f"{label} {name!r} is built in; built-in voices cannot be deleted through the API",
                         field=field)
-    if principal is not None and not principal.sees_every_voice and voice.owner_id != principal.owner_id:
+    if principal is not None and not principal.sees_everything and voice.owner_id != principal.owner_id:
         raise Forbidden(f"{label} {name!r} belongs to someone else", field=field)
     return voice
 
