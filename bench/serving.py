@@ -3,7 +3,7 @@
 For Piper (joe) and Kokoro, closed-loop clients stream short, medium and long English texts
 (raw PCM over the OpenAI endpoint here; each peer's own streaming API) at concurrency 1 and 8:
 
-  c=1 TTFA p50, c=8 TTFA p50 / p95 (first audio byte), c=8 throughput (audio seconds per second),
+  c=1 TTFA p50 (this server and the bare engine request by request in turn), c=8 TTFA p50 / p95 (first audio byte), c=8 throughput (audio seconds per second),
   repeat (first audio of a second identical request: the output cache), stall (seconds a player
   that starts at the first byte waits for audio, per request, mean at c=1 and c=4),
 
@@ -101,45 +101,55 @@ def closed_loop(request, concurrency: int, count: int) -> dict:
         for text in mine:
             result = request(text)
             with lock:
-                results.append(result)
+                results.append({**result, "text": text})
 
     with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(client, [texts[i::concurrency] for i in range(concurrency)]))
     wall = time.perf_counter() - start
     ttfa = [r["ttfa"] for r in results]
     return {"p50": median(ttfa), "p95": percentile(ttfa, 95), "throughput": sum(r["audio"] for r in results) / wall,
-            "stall": sum(r["stall"] for r in results) / len(results)}
+            "stall": sum(r["stall"] for r in results) / len(results),
+            "by_text": [max(r["ttfa"] for r in results if r["text"] == text) for text in TEXTS]}
 
 
-def measure(request, count: int, repeat=None) -> dict:
-    """The row of one target."""
+def measure(request, count: int, repeat=None, alone: dict | None = None) -> dict:
+    """The row of one target; `alone`: its c=1 figures when measured already (paired())."""
     closed_loop(request, 1, len(TEXTS))  # warm-up: every text once
-    alone = closed_loop(request, 1, max(len(TEXTS), count // 2))
+    alone = alone or closed_loop(request, 1, max(len(TEXTS), count // 2))
     four = closed_loop(request, 4, count)
     eight = closed_loop(request, 8, count)
     row = {"c1": alone["p50"], "c8_p50": eight["p50"], "c8_p95": eight["p95"], "tput": eight["throughput"],
+           "c8_worst": eight["by_text"],
            "stall1": alone["stall"], "stall4": four["stall"], "stall8": eight["stall"], "repeat": float("nan")}
     if repeat is not None:
         row["repeat"] = median([repeat(text) for text in TEXTS for _ in range(3)])
     return row
 
 
-def alternate(served, bare, engine: str, rounds: int = 5) -> None:
-    """c=1 first audio of this server and of the bare engine, request by request in turn, so both
-    see the same moment's machine: prints the medians and their ratio per text. Each request starts
-    after a short pause, so neither side's threads still spinning from its last run (onnxruntime's
-    default) take the cores from the other's first audio."""
+def paired(served, bare, engine: str, rounds: int = 6) -> tuple[dict, dict]:
+    """The c=1 figures of this server and of the bare engine, measured request by request in turn
+    (which goes first alternates by round), so both see the same moment's machine: on these shared
+    machines one engine's speed drifts by 2-5x within minutes, more than the difference measured.
+    Each request starts after a short pause, so neither side's threads still spinning from its last
+    run (onnxruntime's default) take the cores from the other's first audio. Prints the medians and
+    their ratio per text; returns each side's c=1 p50 (over every text, as closed_loop) and stall."""
     pause = threading.Event()
-
-    def quietly(request, text):
-        pause.wait(0.2)
-        return request(text)["ttfa"]
-
+    sides = {"served": served, "bare": bare}
+    results: dict[str, dict[str, list[dict]]] = {side: {text: [] for text in TEXTS} for side in sides}
+    for round_ in range(rounds):
+        for text in TEXTS:
+            for side in (("served", "bare") if round_ % 2 == 0 else ("bare", "served")):
+                pause.wait(0.2)
+                results[side][text].append(sides[side](text))
     for label, text in zip(("short", "medium", "long"), TEXTS):
-        pairs = [(quietly(served, text), quietly(bare, text)) for _ in range(rounds)]
-        s, b = median([p[0] for p in pairs]), median([p[1] for p in pairs])
-        print(f"c=1 alternating, {engine} {label}: served {s * 1000:.0f} ms, bare {b * 1000:.0f} ms, "
+        s, b = (median([r["ttfa"] for r in results[side][text]]) for side in sides)
+        print(f"c=1 in turn, {engine} {label}: served {s * 1000:.0f} ms, bare {b * 1000:.0f} ms, "
               f"ratio {s / b:.2f}x", flush=True)
+
+    def summary(side: str) -> dict:
+        every = [r for text in TEXTS for r in results[side][text]]
+        return {"p50": median([r["ttfa"] for r in every]), "stall": sum(r["stall"] for r in every) / len(every)}
+    return summary("served"), summary("bare")
 
 
 def server_rss_mib(pid: int) -> float:
@@ -154,6 +164,9 @@ def print_table(rows: dict[str, dict], engines: list[str]) -> None:
         repeat = "—" if r["repeat"] != r["repeat"] else f"{r['repeat'] * 1000:.0f} ms"
         print(f"| {name} | {r['c1']:.2f} s | {r['c8_p50']:.2f} / {r['c8_p95']:.2f} s | {r['tput']:.1f} | {repeat} | "
               f"{r['stall1']:.2f} / {r['stall4']:.2f} / {r['stall8']:.2f} s |")
+    print("\nc=8 slowest first audio per text (short / medium / long):")
+    for name, r in rows.items():
+        print(f"  {name}: " + " / ".join(f"{seconds:.2f} s" for seconds in r["c8_worst"]))
     print("\nRatios of this server (c=1 TTFA: lower is better, ≤ 1.1 the target; throughput: higher is better)")
     for engine in engines:
         served = rows.get(f"this server, {engine}")
@@ -181,19 +194,21 @@ def main() -> None:
     cores = os.cpu_count() or 1
     rows: dict[str, dict] = {}
     bares = {engine: BareEngine(engine, threads=cores) for engine in args.engines}
+    alone: dict[str, tuple[dict, dict]] = {}  # engine -> c=1 of (this server, the bare engine)
     workdir = Path(tempfile.mkdtemp(prefix="tts-serving-"))
     server = LiveServer(workdir, env={"TTS_ENGINES": ",".join(args.engines)}).wait_ready(600)
     try:
         print(f"server resident memory, engines loaded: {server_rss_mib(server.process.pid):.0f} MiB")
         for engine in args.engines:
             voice = VOICES[engine]
+            served = lambda text: served_request(server.url, voice, text)  # noqa: E731
+            for text in TEXTS:  # warm-up: every text once on each side
+                served(text), bares[engine].request(text)
+            alone[engine] = paired(served, bares[engine].request, engine)
             rows[f"this server, {engine}"] = measure(
-                lambda text: served_request(server.url, voice, text), args.requests,
+                served, args.requests, alone=alone[engine][0],
                 repeat=lambda text: served_request(server.url, voice, text, fresh=False)["ttfa"])
             print(f"after {engine}: server resident memory {server_rss_mib(server.process.pid):.0f} MiB", flush=True)
-        for engine in args.engines:
-            voice = VOICES[engine]
-            alternate(lambda text: served_request(server.url, voice, text), bares[engine].request, engine)
     finally:
         server.stop()
     for variant in args.variant:
@@ -203,14 +218,17 @@ def main() -> None:
         try:
             for engine in args.engines:
                 voice = VOICES[engine]
+                served = lambda text: served_request(other.url, voice, text)  # noqa: E731
+                for text in TEXTS:
+                    served(text)
                 rows[f"{variant}, {engine}"] = measure(
-                    lambda text: served_request(other.url, voice, text), args.requests)
+                    served, args.requests, alone=paired(served, bares[engine].request, f"{variant} {engine}")[0])
                 print(f"{variant}, after {engine}: server resident memory {server_rss_mib(other.process.pid):.0f} MiB",
                       flush=True)
         finally:
             other.stop()
     for engine in args.engines:
-        rows[f"bare {engine}"] = measure(bares[engine].request, args.requests)
+        rows[f"bare {engine}"] = measure(bares[engine].request, args.requests, alone=alone[engine][1])
     if not args.no_peers:
         for engine in args.engines:
             with start_peer(PEER_FOR[engine]) as peer:
