@@ -8,6 +8,7 @@ streaming, seeds, batching.
 """
 import asyncio
 import json
+import threading
 
 import numpy as np
 import ormsgpack
@@ -220,6 +221,16 @@ def test_every_request_of_a_batch_ends_when_an_earlier_row_finishes_first(checkp
 def test_audio_streams_while_tokens_are_still_being_generated(engine):
     generation = engine.generation("A sentence long enough to stream.", "tara", SamplingParams(seed=5, max_tokens=700))
     generation.sampling = Sampling(**{**generation.sampling.__dict__, "repetition_penalty": 1.0})
+    # On a busy machine the generator can outrun the reader and finish first however early the
+    # first piece could be decoded. Holding it after seven frames until the first piece is decoded
+    # makes "decoded before generation ended" a question of order (the first piece needs five).
+    first_piece, emit = threading.Event(), generation.emit
+
+    def emit_after_the_first_piece(token):
+        if len(generation.tokens) == 7 * 7:
+            first_piece.wait(120)
+        emit(token)
+    generation.emit = emit_after_the_first_piece
     engine.backend.submit(generation)
     decoder = engine.codec.stream(5)
     pieces, tokens_at_first_piece = [], None
@@ -227,10 +238,11 @@ def test_audio_streams_while_tokens_are_still_being_generated(engine):
         for piece in decoder.push(frame):
             if tokens_at_first_piece is None:
                 tokens_at_first_piece = len(generation.tokens)
+                first_piece.set()
             pieces.append(piece)
     pieces += decoder.flush()
     assert len(pieces) > 2 and len(pieces[0]) == 2 * FRAME  # the first piece: two frames
-    assert tokens_at_first_piece < len(generation.tokens)  # ... heard before generation ended
+    assert tokens_at_first_piece <= 7 * 7 < len(generation.tokens)  # ... decoded before generation ended
     assert sum(map(len, pieces)) == len(generation.tokens) // 7 * FRAME
 
 

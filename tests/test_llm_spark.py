@@ -180,9 +180,22 @@ def test_windowed_decoding_matches_decoding_all_tokens_at_once(engine):
     assert np.sqrt(np.mean((whole - windowed) ** 2)) < 1e-3 * np.sqrt(np.mean(whole ** 2))
 
 
+HELD = 40  # generated tokens: the first piece needs fewer (its ten semantic tokens and what precedes them)
+
+
 def test_audio_streams_while_tokens_are_still_being_generated(engine, latent):
     generation = engine.generation("A sentence long enough to stream.", "", latent=latent,
                                    sampling=SamplingParams(seed=3, max_tokens=200))
+    # On a busy machine the generator can outrun the reader and finish first however early the
+    # first piece could be decoded. Holding it after HELD tokens until the first piece is decoded
+    # makes "decoded before generation ended" a question of order.
+    first_piece, emit = threading.Event(), generation.emit
+
+    def emit_after_the_first_piece(token):
+        if len(generation.tokens) == HELD:
+            first_piece.wait(120)
+        emit(token)
+    generation.emit = emit_after_the_first_piece
     engine.backend.submit(generation)
     decoder = engine.codec.stream(engine.latent_globals(latent))
     pieces, tokens_at_first_piece = [], None
@@ -190,10 +203,11 @@ def test_audio_streams_while_tokens_are_still_being_generated(engine, latent):
         for piece in decoder.push(code):
             if tokens_at_first_piece is None:
                 tokens_at_first_piece = len(generation.tokens)
+                first_piece.set()
             pieces.append(piece)
     pieces += decoder.flush()
     assert len(pieces) > 2 and len(pieces[0]) == 10 * TOKEN  # the first piece: ten tokens (0.2 s)
-    assert tokens_at_first_piece < len(generation.tokens)  # ... heard before generation ended
+    assert tokens_at_first_piece <= HELD < len(generation.tokens)  # ... decoded before generation ended
     assert sum(map(len, pieces)) == len(generation.tokens) * TOKEN
 
 
