@@ -166,3 +166,44 @@ def test_a_revocation_ends_open_websockets_at_their_next_message(fake_voices):
     assert refused[0] == "error" and closed == {"type": "websocket.close", "code": 4401}
     error, closed = asyncio.run(bistream(make_key()))
     assert error["error_code"] == "UNAUTHORIZED" and closed["code"] == 4401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_websocket_is_told_why_and_nothing_it_sends_is_handled(fake_voices):
+    """A connection refused at the handshake (no key; a page of another site on a server without
+    keys) gets its dialect's error and the close code, and what the client sent before the close
+    reached it is never handled: it did reach the handlers, which answered it on the binary socket
+    and crashed on LightTTS's (no state before its set-up)."""
+    import asyncio
+    import json
+
+    from channels.testing import WebsocketCommunicator
+
+    from tests import openspeech_client
+    from ttsproject.asgi import application
+
+    async def refused(path, headers, message):
+        ws = WebsocketCommunicator(application, path, headers=headers)
+        assert (await ws.connect())[0]
+        await ws.send_to(text_data=message)
+        await ws.disconnect(timeout=20)  # the application ends after handling what came before
+        out = []
+        while not ws.output_queue.empty():
+            out.append(ws.output_queue.get_nowait())
+        return out
+
+    def check(out, code, status):
+        *said, closed = out
+        assert closed == {"type": "websocket.close", "code": code} and len(said) == 1, out
+        if "bytes" in said[0]:
+            kind, error_code, message = openspeech_client.parse_server_frame(said[0]["bytes"])[:3]
+            assert kind == "error" and message, said
+        else:
+            assert json.loads(said[0]["text"])["error_code"] == {401: "UNAUTHORIZED", 403: "FORBIDDEN"}[status]
+
+    page = [(b"origin", b"https://elsewhere.example"), (b"host", b"testserver")]
+    check(asyncio.run(refused("/inference_zero_shot_bistream", page, '{"prompt_text": "x"}')), 4403, 403)
+    check(asyncio.run(refused("/api/v1/tts/ws_binary", page, "not a frame")), 4403, 403)
+    make_key()  # keys are required from now on; these handshakes carry none
+    check(asyncio.run(refused("/inference_zero_shot_bistream", [], '{"prompt_text": "x"}')), 4401, 401)
+    check(asyncio.run(refused("/api/v1/tts/ws_binary", [], "not a frame")), 4401, 401)

@@ -25,7 +25,6 @@ CLOSE_TRY_AGAIN_LATER = 4503  # over the connection limit
 CLOSE_BAD_MESSAGE = 4400
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403  # a key without the scope
-CLOSE_FORBIDDEN_ORIGIN = 4403
 CLOSE_QUOTA = 4429  # a key over its requests per minute
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_LARGE = 4413
@@ -39,6 +38,7 @@ class TTSConsumer(AsyncWebsocketConsumer):
     every way a connection ends (a disconnect, a close, an error in a handler)."""
 
     counted = False
+    opened = False  # admitted and set up (on_open ran): only then is a message handled
     jobs: list = []
     principal: keys.Principal | None = None
 
@@ -56,7 +56,7 @@ class TTSConsumer(AsyncWebsocketConsumer):
         if not await self.admitted():
             return
         if await self.foreign_origin():
-            await self.close(code=CLOSE_FORBIDDEN_ORIGIN)
+            await self.refuse_forbidden("a page of another site may not open this connection without an API key")
             return
         if _open_connections >= settings.TTS_WS_MAX_CONNECTIONS:
             await self.refuse_busy()
@@ -67,6 +67,7 @@ class TTSConsumer(AsyncWebsocketConsumer):
 
         ACTIVE_STREAMS.labels(dialect=self.dialect).inc()
         await self.on_open()
+        self.opened = True
 
     async def admitted(self) -> bool:
         """Whether the handshake's key may open this WebSocket (refused with the reason if not); the
@@ -122,6 +123,8 @@ class TTSConsumer(AsyncWebsocketConsumer):
 
     async def dispatch(self, message):
         """Any error in a handler ends this connection, never the slot accounting."""
+        if message.get("type") == "websocket.receive" and not self.opened:
+            return  # refused at the handshake, its close sent: what the client sent meanwhile is not handled
         if self.principal is not None:
             keys.set_current(self.principal)
         if message.get("type") == "websocket.receive" and not await self.key_still_valid():
