@@ -49,9 +49,21 @@ def voice_preview(request, name):
     except Exception as e:  # an engine's failure: say it, never a bare 500 page
         logger.exception("sample of voice %r failed", name)
         return JsonResponse({"detail": f"the sample could not be made: {e}"}, status=500)
-    response = FileResponse(voice.sample_audio.open("rb"), content_type="audio/mpeg")
+    handle = voice.sample_audio.open("rb")
+    response = FileResponse(handle, content_type="audio/mpeg")
     response["Cache-Control"] = "private, max-age=3600"
+    response["X-Sample-Rate"] = str(_sample_rate(handle))
     return response
+
+
+def _sample_rate(handle) -> int:
+    """The rate a stored mp3 sample was encoded at (its engine's), read from its first frames."""
+    import av
+
+    with av.open(handle) as container:
+        rate = container.streams.audio[0].rate
+    handle.seek(0)
+    return rate
 
 
 @require_GET

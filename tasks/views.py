@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from synthesis.api.fish import FishView, TTSRequestSerializer, build_request
 from synthesis import services as synthesis_services
-from synthesis.audio.encoders import CONTENT_TYPES
+from synthesis.audio.encoders import CONTENT_TYPES, output_rate
 from synthesis.errors import InvalidInput, NotFound
 
 from . import services
@@ -74,8 +74,11 @@ class DownloadResultView(FishView):
         if not record.result:
             raise NotFound(f"Task {step_id} has no result file")
         handle = await sync_to_async(record.result.open)("rb")
-        return FileResponse(handle, content_type=CONTENT_TYPES.get(record.format, "application/octet-stream"),
-                            as_attachment=True, filename=f"audio.{record.format}")
+        response = FileResponse(handle, content_type=CONTENT_TYPES.get(record.format, "application/octet-stream"),
+                                as_attachment=True, filename=f"audio.{record.format}")
+        if record.sample_rate:  # raw PCM has no header to say it
+            response["X-Sample-Rate"] = str(output_rate(record.format, record.sample_rate))
+        return response
 
 
 class StopAllView(FishView):

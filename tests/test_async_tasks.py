@@ -54,7 +54,7 @@ def test_a_task_runs_to_completion_and_its_result_downloads(client, fake_voices)
     download = client.get("/download_result/task_001")
     assert download.status_code == 200 and download["Content-Type"] == "audio/mpeg"
     samples, rate = decode(body_of(download), "mp3")
-    assert len(samples) / rate == pytest.approx(4 * 0.12 + 0.18, abs=0.15)
+    assert len(samples) / rate == pytest.approx(4 * 0.12 + 0.18, abs=0.15) and int(download["X-Sample-Rate"]) == rate
     record = TaskRecord.objects.get(step_id="task_001")
     assert record.engine == "fake" and record.audio_duration == pytest.approx(0.66, abs=0.05)
 

@@ -19,12 +19,17 @@ def test_it_streams_mp3_with_a_session_id(client, fake_voices):
     from tests.audio import body_of
 
     samples, rate = decode(body_of(response), "mp3")
-    assert len(samples) / rate > 0.5
+    assert len(samples) / rate > 0.5 and int(response["X-Sample-Rate"]) == rate
 
 
 def test_interrupting_an_unknown_session_is_404(client):
     response = client.post("/api/tts/interrupt", {"session_id": "ghost"}, content_type="application/json")
     assert response.status_code == 404
+
+
+def test_an_interrupt_without_a_session_id_is_400(client):
+    response = client.post("/api/tts/interrupt", {}, content_type="application/json")
+    assert response.status_code == 400 and "session_id is required" in response.json()["detail"]
 
 
 def test_an_interrupt_stops_the_stream_within_one_segment_and_it_still_decodes(fake_voices):

@@ -59,7 +59,7 @@ def test_a_preview_is_made_once_and_then_served_from_storage(client, fake_voices
     assert first.status_code == 200 and first["Content-Type"] == "audio/mpeg"
     body = read(first)
     samples, rate = decode(body, "mp3")
-    assert len(samples) / rate > 0.3
+    assert len(samples) / rate > 0.3 and int(first["X-Sample-Rate"]) == rate
     calls = len(FakeEngine.calls)
     again = client.get("/voices/fake_a/preview")
     assert read(again) == body

@@ -11,7 +11,8 @@ from rest_framework.response import Response
 from voices import services as voice_services
 
 from .. import services
-from ..errors import NotFound, VoiceNotFound
+from ..audio.encoders import output_rate
+from ..errors import InvalidInput, NotFound, VoiceNotFound
 from ..sessions import sessions
 from ..streaming import ResponseStream, encoded_stream, first_audio
 from ..types import SynthesisRequest, Turn
@@ -66,12 +67,16 @@ class StreamView(DialectView):
         job = await services.astart_synthesis(SynthesisRequest([Turn(voice, text)], dialect="openspeech"))
         token = await sync_to_async(sessions.start, thread_sensitive=False)(session_id, job)
         return StreamingHttpResponse(await session_stream(job, session_id, token), content_type="audio/mpeg",
-                                     headers={"X-Session-Id": session_id, "Cache-Control": "no-store"})
+                                     headers={"X-Session-Id": session_id, "Cache-Control": "no-store",
+                                              "X-Sample-Rate": str(output_rate("mp3", job.sample_rate))})
 
 
 class InterruptView(DialectView):
     async def post(self, request):
         session_id = str(request.data.get("session_id", "")).strip()
+        if not session_id:
+            raise InvalidInput("session_id is required: the X-Session-Id of the stream to interrupt",
+                               field="session_id")
         if not await sync_to_async(sessions.interrupt, thread_sensitive=False)(session_id):
             raise NotFound(f"session {session_id!r} not found", field="session_id")
         return Response({"ok": True})
