@@ -109,6 +109,8 @@ def decode_recording(data: bytes, field: str = "audio",
             if not container.streams.audio:
                 raise InvalidInput(f"{field} holds no audio stream", field=field)
             stream = container.streams.audio[0]
+            if stream.codec_context is None:  # a codec FFmpeg has no decoder for (e.g. a made-up WAV format tag)
+                raise InvalidInput(f"{field} is not decodable audio: no decoder for its codec", field=field)
             _check_header(stream, field)
             resampler = av.AudioResampler(format="flt", layout="mono", rate=REFERENCE_RATE)
             recorded_rate = min(stream.codec_context.sample_rate or stream.rate, RECORDED_MAX_RATE)

@@ -12,9 +12,9 @@ from synthesis.errors import InvalidInput
 from synthesis.reference import REFERENCE_RATE, TRIM_MARGIN_SECONDS, IntakeLimits, decode_audio, prepare
 
 
-def wav_with_header(rate: int, channels: int, payload: bytes) -> bytes:
-    """A PCM WAV whose header claims `rate` and `channels` whatever the payload is."""
-    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * channels * 2, channels * 2, 16)
+def wav_with_header(rate: int, channels: int, payload: bytes, tag: int = 1, bits: int = 16) -> bytes:
+    """A WAV whose header claims `rate`, `channels`, format `tag` and `bits` whatever the payload is."""
+    fmt = struct.pack("<HHIIHH", tag, channels, rate, rate * channels * 2, channels * 2, bits)
     return (b"RIFF" + struct.pack("<I", 36 + len(payload)) + b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt
             + b"data" + struct.pack("<I", len(payload)) + payload)
 
@@ -27,6 +27,14 @@ def test_a_wav_claiming_one_hertz_is_refused_without_expanding_it():
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 50 * 1024 * 1024  # at 24 kHz it would have been 6e9 samples (24 GB)
+
+
+@pytest.mark.parametrize("tag, bits", [(0xBEEF, 16), (1, 0), (3, 16)], ids=["unknown codec", "0 bits", "float 16"])
+def test_a_wav_in_a_codec_nothing_decodes_is_refused_as_such(tag, bits):
+    """FFmpeg opens these but has no decoder for them (they were 500s on every route taking audio)."""
+    speech = (np.sin(np.arange(16000) / 8) * 3000).astype("<i2").tobytes()
+    with pytest.raises(InvalidInput, match="not decodable"):
+        decode_audio(wav_with_header(16000, 1, speech, tag=tag, bits=bits), "audio")
 
 
 def test_absurd_channel_counts_are_refused():
