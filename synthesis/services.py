@@ -210,10 +210,28 @@ async def acheck_request(request: SynthesisRequest) -> None:
 
 
 async def asubmit(request: SynthesisRequest) -> Job:
-    """submit off the event loop, for a request already checked."""
+    """submit off the event loop, for a request already checked; a client that leaves meanwhile
+    leaves no job behind."""
     from asgiref.sync import sync_to_async
 
-    return await sync_to_async(submit, thread_sensitive=False)(request)
+    return await completed_or_undone(sync_to_async(submit, thread_sensitive=False)(request), Job.cancel)
+
+
+async def completed_or_undone(call, undo):
+    """The result of `call` (work in a thread, which a cancelled await does not stop). When the
+    caller is cancelled meanwhile (its client left), `undo(result)` runs once the work is done, so
+    nothing it made (a job, a session) outlives the request that wanted it."""
+    import asyncio
+
+    future = asyncio.ensure_future(call)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        def settle(done):
+            if not done.cancelled() and done.exception() is None:
+                undo(done.result())
+        future.add_done_callback(settle)
+        raise
 
 
 def overload(dispatcher: Dispatcher | None = None) -> str:

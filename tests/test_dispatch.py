@@ -138,3 +138,39 @@ def test_a_reader_that_goes_away_cancels_the_job():
     assert asyncio.run(read_one_then_leave())[:4] == b"RIFF"
     assert job.cancelled
     FakeEngine.gate.set()
+
+
+@pytest.mark.django_db
+def test_a_client_that_leaves_while_its_job_is_submitted_leaves_no_job(monkeypatch, fake_voices):
+    """The submission runs in a thread, which the request's cancellation does not stop: the job it
+    made is cancelled once it exists (it ran to its end, or until the reader timeout, before)."""
+    import asyncio
+
+    from synthesis import services
+
+    entered, release, made = threading.Event(), threading.Event(), []
+    submit = services.submit
+
+    def held_submit(request):
+        entered.set()
+        release.wait(30)
+        made.append(submit(request))
+        return made[-1]
+    monkeypatch.setattr(services, "submit", held_submit)
+
+    async def leave_during_submission():
+        request = services.asubmit(SynthesisRequest([Turn(VOICE, "one two three. four five six.")]))
+        task = asyncio.ensure_future(request)
+        await asyncio.to_thread(entered.wait, 30)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        release.set()
+        for _ in range(600):  # until the submission ended and its job was settled
+            if made and made[0].cancelled:
+                return made[0]
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"the job was never cancelled: {made}")
+
+    job = asyncio.run(leave_during_submission())
+    assert job.done and not job.buffered

@@ -65,7 +65,9 @@ class StreamView(DialectView):
         voice = await resolve_voice_type(data.get("voice_type"), text)
         session_id = data.get("session_id") or uuid.uuid4().hex
         job = await services.astart_synthesis(SynthesisRequest([Turn(voice, text)], dialect="openspeech"))
-        token = await sync_to_async(sessions.start, thread_sensitive=False)(session_id, job)
+        token = await services.completed_or_undone(
+            sync_to_async(sessions.start, thread_sensitive=False)(session_id, job),
+            lambda token: (job.cancel(), sessions.end(session_id, token)))
         return StreamingHttpResponse(await session_stream(job, session_id, token), content_type="audio/mpeg",
                                      headers={"X-Session-Id": session_id, "Cache-Control": "no-store",
                                               "X-Sample-Rate": str(output_rate("mp3", job.sample_rate))})
