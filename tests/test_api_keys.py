@@ -207,3 +207,25 @@ def test_a_refused_websocket_is_told_why_and_nothing_it_sends_is_handled(fake_vo
     make_key()  # keys are required from now on; these handshakes carry none
     check(asyncio.run(refused("/inference_zero_shot_bistream", [], '{"prompt_text": "x"}')), 4401, 401)
     check(asyncio.run(refused("/api/v1/tts/ws_binary", [], "not a frame")), 4401, 401)
+
+
+@pytest.mark.django_db
+def test_paths_with_no_endpoint_answer_404_in_json_and_websockets_close_4404(client):
+    import asyncio
+
+    from channels.testing import WebsocketCommunicator
+
+    from ttsproject.asgi import application
+
+    for method, path in (("get", "/v1/unknown"), ("get", "/speak/"), ("post", "/v1/audio/speech/")):
+        response = getattr(client, method)(path)
+        assert response.status_code == 404 and path in response.json()["detail"]
+    assert "text/html" in client.get("/admin/nothing-here/").headers["Content-Type"]  # the admin keeps its page
+
+    async def open_socket(path):
+        ws = WebsocketCommunicator(application, path)
+        accepted = (await ws.connect())[0]
+        return accepted, await ws.receive_output(timeout=20)
+
+    assert asyncio.run(open_socket("/inference_zero_shot_bistream/")) == (True, {"type": "websocket.close",
+                                                                                "code": 4404})

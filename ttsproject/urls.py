@@ -14,3 +14,19 @@ urlpatterns = [
     path("", include("synthesis.urls")),
     path("", include("tasks.urls")),
 ]
+
+
+def not_found(request, exception):
+    """An API path that does not exist answers JSON like every other API error; the page, docs and
+    admin keep Django's page."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    from synthesis.api.auth import for_browsers
+
+    if for_browsers(request.path):
+        return page_not_found(request, exception)
+    return JsonResponse({"detail": f"no endpoint at {request.path} (for {request.method})"}, status=404)
+
+
+handler404 = not_found

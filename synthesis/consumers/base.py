@@ -33,6 +33,15 @@ CLOSE_TEXT_TOO_LONG = 4422
 _open_connections = 0  # consumers all run on the server's one event loop
 
 
+class NoSuchPath(AsyncWebsocketConsumer):
+    """A WebSocket to a path with no endpoint: accepted, then closed 4404 (it was an HTTP 500 and a
+    traceback in the log)."""
+
+    async def connect(self):
+        await self.accept()
+        await self.close(code=CLOSE_NOT_FOUND)
+
+
 class TTSConsumer(AsyncWebsocketConsumer):
     """Authenticates in connect, enforces TTS_WS_MAX_CONNECTIONS, cancels work and frees the slot on
     every way a connection ends (a disconnect, a close, an error in a handler)."""
