@@ -19,6 +19,12 @@ class InvalidInput(TTSError):
     code = "invalid_input"
 
 
+class InvalidField(InvalidInput):
+    """A field's value fails a check a serializer cannot make (text with nothing to speak, a name
+    left blank): answered with the dialect's validation status, as a serializer's error is (422 in
+    the FastAPI dialects, 400 in OpenAI's, Fish's and LightTTS's)."""
+
+
 class TextTooLong(TTSError):
     status = 400
     code = "text_too_long"

@@ -13,7 +13,7 @@ from .audio.encoders import CONTENT_TYPES
 from .dispatch import Dispatcher, Job, LocalDispatcher
 from .engines import registry
 from .engines.base import Engine, EngineError, EngineOptions
-from .errors import EngineUnavailable, InvalidInput, Overloaded, TextTooLong
+from .errors import EngineUnavailable, InvalidField, InvalidInput, Overloaded, TextTooLong
 from .types import SynthesisRequest
 
 logger = logging.getLogger(__name__)
@@ -136,12 +136,19 @@ def reference_latent(prepared: reference.PreparedReference, engine: Engine, text
 
 
 def check_text(text: str, field: str = "text", limit: int | None = None) -> str:
-    """A non-empty text of at most `limit` (TTS_MAX_TEXT_LENGTH) characters."""
+    """A text of at most `limit` (TTS_MAX_TEXT_LENGTH) characters with something to speak: a letter,
+    a digit or a symbol (text of only spaces, punctuation or invisible characters was 0.18 s of
+    silence)."""
+    import unicodedata
+
     limit = limit or settings.TTS_MAX_TEXT_LENGTH
     if not isinstance(text, str) or not text.strip():
-        raise InvalidInput(f"{field} must not be empty", field=field)
+        raise InvalidField(f"{field} must not be empty", field=field)
     if len(text) > limit:
         raise TextTooLong(f"{field} is {len(text)} characters; the limit is {limit}", field=field)
+    if not any(unicodedata.category(c)[0] in "LNS" for c in text):
+        raise InvalidField(f"{field} has nothing to speak: only spaces, punctuation or invisible characters",
+                           field=field)
     return text
 
 

@@ -254,19 +254,21 @@ def _callers_tasks():
     return TaskRecord.objects.visible_to(keys.current())
 
 
-def stop_task(step_id: str) -> TaskRecord:
-    """Cancel a pending or running task of the caller's; its runner stops within one segment."""
+def stop_task(step_id: str) -> tuple[TaskRecord, bool]:
+    """Cancel a pending or running task of the caller's; its runner stops within one segment.
+    (The record, whether this call stopped it.)"""
     record = get_task(step_id)
+    stopped = False
     if record.is_active:
-        TaskRecord.objects.filter(pk=record.pk, status__in=TaskRecord.ACTIVE).update(
-            status=Status.CANCELLED, completed_at=timezone.now())
+        stopped = TaskRecord.objects.filter(pk=record.pk, status__in=TaskRecord.ACTIVE).update(
+            status=Status.CANCELLED, completed_at=timezone.now()) > 0
         with _local_lock:
             job = _local_jobs.get(step_id)
         if job is not None:
             job.cancel()
         _delete_segments(record)
         record.refresh_from_db()
-    return record
+    return record, stopped
 
 
 def stop_all() -> int:

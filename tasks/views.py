@@ -18,8 +18,8 @@ from .models import TaskRecord
 
 class AsyncGenerateSerializer(TTSRequestSerializer):
     # it names the task in URLs (/get_task_status/<step_id>), so it must be one path segment
-    step_id = serializers.RegexField(r"^[A-Za-z0-9._:\-]{1,255}$", error_messages={
-        "invalid": "must be 1-255 letters, digits, '.', '_', ':' or '-'"})
+    step_id = serializers.RegexField(r"^(?!\.{1,2}$)[A-Za-z0-9._:\-]{1,255}$", error_messages={
+        "invalid": "must be 1-255 letters, digits, '.', '_', ':' or '-', and not '.' or '..'"})
     format = serializers.ChoiceField(("wav", "pcm", "mp3", "opus"), default="mp3")
     max_new_tokens = serializers.IntegerField(default=2048, min_value=0)
 
@@ -89,5 +89,7 @@ class StopAllView(FishView):
 
 class StopTaskView(FishView):
     async def post(self, request, step_id):
-        await sync_to_async(services.stop_task)(step_id)
-        return Response({"success": True, "message": f"Task {step_id} stopped", "step_id": step_id})
+        record, stopped = await sync_to_async(services.stop_task)(step_id)
+        # Stopping a task that has ended already is no error (the seed knows only 404), but it says so
+        message = f"Task {step_id} stopped" if stopped else f"Task {step_id} had already ended ({record.status})"
+        return Response({"success": True, "message": message, "step_id": step_id, "status": record.status})

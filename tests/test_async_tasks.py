@@ -86,7 +86,8 @@ def test_stopping_a_task_cancels_it_within_one_segment(client, fake_voices):
     create(client, "stopme", text=text, chunk_length=100)
     wait_status(client, "stopme", {"processing"})
     response = client.post("/stop_async_task/stopme")
-    assert response.json() == {"success": True, "message": "Task stopme stopped", "step_id": "stopme"}
+    assert response.json() == {"success": True, "message": "Task stopme stopped", "step_id": "stopme",
+                               "status": "cancelled"}
     FakeEngine.gate.set()
     body = wait_status(client, "stopme", {"cancelled"})
     assert body["download_url"] is None
@@ -101,6 +102,16 @@ def test_stopping_a_task_cancels_it_within_one_segment(client, fake_voices):
     assert dispatcher.stats()["active_jobs"] == 0, "the job never ended"
     assert len(FakeEngine.calls) <= 3
     assert not TaskRecord.objects.get(step_id="stopme").result
+    again = client.post("/stop_async_task/stopme").json()  # it ended: nothing is claimed stopped
+    assert again["message"] == "Task stopme had already ended (cancelled)" and again["status"] == "cancelled"
+
+
+def test_stopping_a_finished_task_says_it_had_ended_and_leaves_its_result(client, fake_voices):
+    create(client, "done")
+    wait_status(client, "done", {"completed"})
+    response = client.post("/stop_async_task/done").json()
+    assert response["message"] == "Task done had already ended (completed)" and response["status"] == "completed"
+    assert client.get("/download_result/done").status_code == 200
 
 
 def test_stop_generation_stops_every_running_task(client, fake_voices):
@@ -244,3 +255,9 @@ def test_a_keys_tasks_are_its_owners_alone(client, fake_voices):
     row = UsageDay.objects.get(key=made_with)
     assert row.characters == len(text) and row.requests == 1
     assert row.audio_seconds == pytest.approx(len(samples) / rate, abs=0.05)
+
+
+@pytest.mark.parametrize("step_id", [".", ".."])
+def test_a_step_id_that_is_a_dot_path_is_refused(client, fake_voices, step_id):
+    response = create(client, step_id=step_id, packer="json")
+    assert response.status_code == 400 and not TaskRecord.objects.filter(step_id=step_id).exists()

@@ -133,3 +133,20 @@ def test_the_flash_rate_is_a_setting(client, fake_voices, settings):
     response = speak(client, text="one two three", response_format="pcm")
     assert response["X-Sample-Rate"] == "8000"
     assert len(body_of(response)) / 2 / 8000 == pytest.approx(3 * 0.12 + 0.18, abs=0.1)
+
+
+@pytest.mark.parametrize("text", ["   ", "\u200b\u200c\u200d\ufeff", "...!?", "\u202e\u0301"],
+                         ids=["spaces", "zero-width", "punctuation", "bidi and combining marks"])
+def test_text_with_nothing_to_speak_is_refused_like_empty_text(client, fake_voices, text):
+    """Each dialect answers it as it answers an empty field (it was 200 and 0.18 s of silence, or
+    a 400 in another shape than the empty text's 422)."""
+    response = speak(client, text=text)
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "text"]
+    openai = client.post("/v1/audio/speech", {"model": "tts-1", "voice": "fake_a", "input": text},
+                         content_type="application/json")
+    assert openai.status_code == 400 and openai.json()["error"]["param"] == "input"
+
+
+def test_deleting_a_speaker_without_a_name_is_refused_like_adding_one(client, fake_voices):
+    response = client.post("/delete_speaker", {}, content_type="application/json")
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "name"]

@@ -92,3 +92,19 @@ def upload(data: bytes, name="ref.wav"):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, data, content_type="audio/wav")
+
+
+@pytest.mark.parametrize("name", ["a/b", "..", ".", "x%00y", "<img src=x onerror=alert(1)>", "fake_a(2)+fake_b(1)"])
+def test_add_speaker_refuses_a_name_that_is_no_path_segment_or_is_a_blend(client, fake_voices, name):
+    """It would be listed with a preview link that leads nowhere, or shadow a blend of that name."""
+    audio = base64.b64encode(tone_wav()).decode()
+    response = client.post("/add_speaker", {"name": name, "audio": audio}, content_type="application/json")
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "name"]
+    assert not Voice.objects.filter(name=name).exists()
+
+
+def test_add_speaker_takes_a_name_in_any_script(client, fake_voices):
+    audio = base64.b64encode(tone_wav()).decode()
+    for name in ("赞助商", "Dr. Smith", "voice-2_b"):
+        response = client.post("/add_speaker", {"name": name, "audio": audio}, content_type="application/json")
+        assert response.status_code == 200, response.content

@@ -19,7 +19,7 @@ from .. import keys, services
 from ..audio.encoders import output_rate
 from ..dispatch import Job, SynthesisFailed
 from ..engines.base import SamplingParams
-from ..errors import Conflict, Forbidden, InvalidInput, PayloadTooLarge, TTSError
+from ..errors import Conflict, Forbidden, InvalidField, InvalidInput, PayloadTooLarge, TTSError
 from ..fetch import read_audio_source
 from ..streaming import encoded_whole, open_stream
 from ..types import VoiceRef
@@ -192,6 +192,10 @@ class DialectView(APIView):
         return {"detail": details if details is not None else message}
 
     def handle_exception(self, exc):
+        if isinstance(exc, InvalidField):  # as a serializer's error is: the dialect's status and shape
+            details = self.validation_details([(exc.field or "", exc.message)])
+            return Response(self.error_body(self.validation_status, exc.message, exc.field, "validation_error",
+                                            details=details), status=self.validation_status)
         if isinstance(exc, TTSError):
             response = Response(self.error_body(exc.status, exc.message, exc.field, exc.code), status=exc.status)
             if getattr(exc, "retry_after", None):

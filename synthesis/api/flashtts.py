@@ -14,7 +14,7 @@ from voices import services as voice_services
 
 from .. import services
 from ..audio.encoders import FORMATS
-from ..errors import InvalidInput
+from ..errors import InvalidField, InvalidInput
 from ..text import RoleTagError, split_roles
 from ..types import SynthesisRequest, Turn
 from .answers import speech_response
@@ -93,7 +93,9 @@ class MultiSpeakView(FlashView):
 
 
 class AddSpeakerSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=255)
+    # A name is one path segment of /voices/<name>/preview and never a blend expression (a(2)+b(1))
+    name = serializers.RegexField(r"^(?!\.+$)[\w\-. ]{1,255}$", max_length=255, error_messages={
+        "invalid": "must be 1-255 letters (of any script), digits, spaces, '_', '-' or '.'"})
     blend = serializers.CharField(required=False, allow_blank=True)
     audio = serializers.CharField(required=False, allow_blank=True, trim_whitespace=True)
     reference_text = serializers.CharField(required=False, allow_blank=True, default="")
@@ -119,7 +121,7 @@ class DeleteSpeakerView(FlashView):
     async def post(self, request):
         name = str(request.data.get("name", "")).strip()
         if not name:
-            raise InvalidInput("name is required", field="name")
+            raise InvalidField("name is required", field="name")
         await sync_to_async(voice_services.delete_voice)(name)
         return Response({"success": True, "role": name})
 
