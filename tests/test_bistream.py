@@ -112,6 +112,8 @@ def test_text_over_the_limit_closes_4422_as_documented(fake_voices, settings):
     ([{"text": json.dumps({"tts_text": "hi", "finish": True})}], "init message"),
     ([{"text": INIT}, {"text": json.dumps({"tts_text": "hi"})}], "reference audio"),
     ([{"text": INIT}, {"bytes": b"not audio at all" * 10}], "not decodable"),
+    ([{"text": INIT}, {"bytes": tone_wav()}, {"text": json.dumps({"tts_text": "hi", "finish": "false"})}],
+     "finish must be true or false"),
 ])
 def test_out_of_order_or_malformed_messages_get_an_error_and_a_close(fake_voices, messages, reason):
     async def scenario():

@@ -95,6 +95,9 @@ class BistreamConsumer(TTSConsumer):
         text = data.get("tts_text", "")
         if not isinstance(text, str):
             raise ProtocolError("tts_text must be a string")
+        finish = data.get("finish", False)
+        if not isinstance(finish, bool) and finish not in (0, 1):  # "false" would have ended the stream
+            raise ProtocolError("finish must be true or false")
         if len(self.buffer) + len(text) > settings.TTS_MAX_TEXT_LENGTH:
             raise TextTooLong(f"Maximum text length is {settings.TTS_MAX_TEXT_LENGTH} characters")
         self.buffer += text
@@ -102,7 +105,7 @@ class BistreamConsumer(TTSConsumer):
         for sentence in complete:
             self.queue.put_nowait(sentence)
         self.cancel_idle_flush()
-        if data.get("finish"):
+        if finish:
             if self.buffer.strip():
                 self.queue.put_nowait(self.buffer.strip())
             self.buffer = ""
