@@ -52,16 +52,23 @@ def voice_preview(request, name):
     handle = voice.sample_audio.open("rb")
     response = FileResponse(handle, content_type="audio/mpeg")
     response["Cache-Control"] = "private, max-age=3600"
-    response["X-Sample-Rate"] = str(_sample_rate(handle))
+    rate = _sample_rate(handle)
+    if rate:
+        response["X-Sample-Rate"] = str(rate)
     return response
 
 
-def _sample_rate(handle) -> int:
-    """The rate a stored mp3 sample was encoded at (its engine's), read from its first frames."""
+def _sample_rate(handle) -> int | None:
+    """The rate a stored mp3 sample was encoded at (its engine's), read from its first frames; None
+    when the file cannot say (it is still served)."""
     import av
 
-    with av.open(handle) as container:
-        rate = container.streams.audio[0].rate
+    try:
+        with av.open(handle) as container:
+            rate = container.streams.audio[0].rate
+    except (av.FFmpegError, IndexError, ValueError):
+        logger.warning("the stored sample %s does not say its sample rate", getattr(handle, "name", "?"))
+        rate = None
     handle.seek(0)
     return rate
 
