@@ -114,8 +114,9 @@ def closed_loop(request, concurrency: int, count: int) -> dict:
 
 def measure(request, count: int, repeat=None, alone: dict | None = None) -> dict:
     """The row of one target; `alone`: its c=1 figures when measured already (paired())."""
-    closed_loop(request, 1, len(TEXTS))  # warm-up: every text once
-    alone = alone or closed_loop(request, 1, max(len(TEXTS), count // 2))
+    if alone is None:  # paired() ran after its own warm-up
+        closed_loop(request, 1, len(TEXTS))  # warm-up: every text once
+        alone = closed_loop(request, 1, max(len(TEXTS), count // 2))
     four = closed_loop(request, 4, count)
     eight = closed_loop(request, 8, count)
     row = {"c1": alone["p50"], "c8_p50": eight["p50"], "c8_p95": eight["p95"], "tput": eight["throughput"],

@@ -1,9 +1,11 @@
 """Synthesis services: engines from settings, the dispatcher, encoding of jobs."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
+import unicodedata
 from pathlib import Path
 
 from django.conf import settings
@@ -139,8 +141,6 @@ def check_text(text: str, field: str = "text", limit: int | None = None) -> str:
     """A text of at most `limit` (TTS_MAX_TEXT_LENGTH) characters with something to speak: a letter,
     a digit or a symbol (text of only spaces, punctuation or invisible characters was 0.18 s of
     silence)."""
-    import unicodedata
-
     limit = limit or settings.TTS_MAX_TEXT_LENGTH
     if not isinstance(text, str) or not text.strip():
         raise InvalidField(f"{field} must not be empty", field=field)
@@ -228,8 +228,6 @@ async def completed_or_undone(call, undo):
     """The result of `call` (work in a thread, which a cancelled await does not stop). When the
     caller is cancelled meanwhile (its client left), `undo(result)` runs once the work is done, so
     nothing it made (a job, a session) outlives the request that wanted it."""
-    import asyncio
-
     future = asyncio.ensure_future(call)
     try:
         return await asyncio.shield(future)

@@ -84,8 +84,7 @@ class TaskRecordAdmin(admin.ModelAdmin):
     def cancel_tasks(self, request, queryset):
         stopped = 0
         for record in queryset.filter(status__in=TaskRecord.ACTIVE):
-            services.stop_task(record.step_id)
-            stopped += 1
+            stopped += services.stop_task(record.step_id)[1]  # not one that ended meanwhile
         self.message_user(request, f"Cancelled {stopped} task(s)", messages.SUCCESS)
 
     def has_add_permission(self, request):

@@ -47,7 +47,6 @@ class TTSConsumer(AsyncWebsocketConsumer):
     every way a connection ends (a disconnect, a close, an error in a handler)."""
 
     counted = False
-    opened = False  # admitted and set up (on_open ran): only then is a message handled
     jobs: list = []
     principal: keys.Principal | None = None
 
@@ -76,7 +75,6 @@ class TTSConsumer(AsyncWebsocketConsumer):
 
         ACTIVE_STREAMS.labels(dialect=self.dialect).inc()
         await self.on_open()
-        self.opened = True
 
     async def admitted(self) -> bool:
         """Whether the handshake's key may open this WebSocket (refused with the reason if not); the
@@ -132,8 +130,8 @@ class TTSConsumer(AsyncWebsocketConsumer):
 
     async def dispatch(self, message):
         """Any error in a handler ends this connection, never the slot accounting."""
-        if message.get("type") == "websocket.receive" and not self.opened:
-            return  # refused at the handshake, its close sent: what the client sent meanwhile is not handled
+        if message.get("type") == "websocket.receive" and not self.counted:
+            return  # refused at the handshake (or released), its close sent: what the client sent is not handled
         if self.principal is not None:
             keys.set_current(self.principal)
         if message.get("type") == "websocket.receive" and not await self.key_still_valid():
